@@ -49,6 +49,7 @@ def _dtanh(a):
     return 1.0 - np.tanh(a) ** 2
 
 
+#: The known activations by name: ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"identity"``.
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, _dtanh, 1.0),
     "sigmoid": Activation("sigmoid", _sigmoid, _dsigmoid, 0.25),

@@ -234,7 +234,7 @@ class Grads:
 
     @property
     def finite(self) -> bool:
-        """False if any gradient overflowed: training must stop, not step."""
+        """False if any gradient overflowed; training must then stop, not step."""
         return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
 
     @property
