@@ -22,6 +22,7 @@ _MODULES = (
     "truncation",
     "gradcheck",
     "symbolic",
+    "cliff",
     "tasks",
     "train",
     "plots",
