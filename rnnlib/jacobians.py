@@ -1,0 +1,233 @@
+"""Jacobians of the state map and the vanishing/exploding-gradient bound.
+
+One step of the simple RNN, ``S_t = g1(Wx x_t + Ws S_{t-1})``, has the
+Jacobian (book: {ref}`eq-jacobian-matrix`)
+
+.. math::  \\frac{\\partial S_t}{\\partial S_{t-1}} = \\operatorname{diag}(g_1'(a_t))\\, W_s,
+
+and the long-range factor of every BPTT term is the product
+(book: {ref}`eq-jacobian-product`)
+
+.. math::  \\frac{\\partial S_t}{\\partial S_k} = \\prod_{j=k+1}^{t}
+           \\frac{\\partial S_j}{\\partial S_{j-1}},
+
+whose norm Pascanu et al. (2013) bound by ``(gamma * lambda1) ** (t - k)``
+with ``gamma = sup |g1'|`` and ``lambda1`` the largest singular value of
+``Ws`` (book: {ref}`eq-pascanu-bound`).  The functions here work on the
+trace of a *single* sequence (``xs`` of shape ``(T, D)``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _validate as check
+from .activations import get as activation
+
+
+def _single(tr) -> int:
+    if tr.S.ndim != 2:
+        raise ValueError(
+            f"tr: Jacobians need the trace of a single sequence (S of shape (T+1, H)), "
+            f"got S of shape {tr.S.shape}; run forward on xs[:, b] for one batch member"
+        )
+    return tr.S.shape[0] - 1
+
+
+def _time(x, name: str, lo: int, hi: int) -> int:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or not lo <= x <= hi:
+        raise ValueError(f"{name}: expected an integer in [{lo}, {hi}], got {x!r}")
+    return int(x)
+
+
+def _norm2(M: np.ndarray) -> float:
+    """Spectral norm; inf once the product has overflowed."""
+    if not np.all(np.isfinite(M)):
+        return float("inf")
+    return float(np.linalg.norm(M, 2))
+
+
+def step_jacobians(p, tr) -> np.ndarray:
+    """Every one-step Jacobian ``dS_t/dS_{t-1} = diag(g1'(a_t)) Ws``.
+
+    Parameters
+    ----------
+    p : rnnlib.rnn.Params
+        The weights ``tr`` was computed with.
+    tr : rnnlib.rnn.Trace
+        Trace of one sequence: ``tr.A`` of shape ``(T, H)``.
+
+    Returns
+    -------
+    J : ndarray, (T, H, H)
+        ``J[t-1] = dS_t/dS_{t-1}``; row ``r`` is ``g1'(a_t[r]) * Ws[r, :]``.
+    """
+    _single(tr)
+    Ws = check.array(p.Ws, "params.Ws", ndim=(2,))
+    with np.errstate(over="ignore", invalid="ignore"):
+        D1 = activation(tr.g1, "g1").df(tr.A)  # (T, H)
+        return D1[:, :, None] * Ws[None, :, :]
+
+
+def product(p, tr, t: int, k: int) -> np.ndarray:
+    """The Jacobian product ``dS_t/dS_k = J_t J_{t-1} ... J_{k+1}``.
+
+    Parameters
+    ----------
+    p : rnnlib.rnn.Params
+    tr : rnnlib.rnn.Trace
+        Single-sequence trace of length ``T``.
+    t, k : int
+        ``0 <= k <= t <= T``; ``t == k`` gives the identity.
+
+    Returns
+    -------
+    ndarray, (H, H)
+    """
+    T = _single(tr)
+    t = _time(t, "t", 0, T)
+    k = _time(k, "k", 0, t)
+    J = step_jacobians(p, tr)
+    M = np.eye(J.shape[-1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(t, k, -1):  # left to right: dS_t/dS_{t-1} first
+            M = M @ J[j - 1]
+    return M
+
+
+def norms(p, tr, t: int | None = None) -> np.ndarray:
+    """``||dS_t/dS_k||_2`` for every ``k = 0..t``, in one backward sweep.
+
+    Parameters
+    ----------
+    p : rnnlib.rnn.Params
+    tr : rnnlib.rnn.Trace
+        Single-sequence trace of length ``T``.
+    t : int, optional
+        The later time step, ``0 <= t <= T``; defaults to ``T``.
+
+    Returns
+    -------
+    ndarray, (t+1,)
+        Entry ``k`` is the spectral norm of ``dS_t/dS_k`` (1 at ``k = t``;
+        inf where the product overflowed).
+    """
+    T = _single(tr)
+    t = T if t is None else _time(t, "t", 0, T)
+    J = step_jacobians(p, tr)
+    out = np.empty(t + 1)
+    M = np.eye(J.shape[-1])
+    out[t] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(t - 1, -1, -1):
+            M = M @ J[k]  # dS_t/dS_k = dS_t/dS_{k+1} dS_{k+1}/dS_k
+            out[k] = _norm2(M)
+    return out
+
+
+def spectral_radius(Ws) -> float:
+    """``rho(Ws) = max |eigenvalue|``.
+
+    Parameters
+    ----------
+    Ws : array, (H, H)
+    """
+    Ws = _square(Ws)
+    return float(np.max(np.abs(np.linalg.eigvals(Ws))))
+
+
+def largest_singular_value(Ws) -> float:
+    """``lambda1 = ||Ws||_2``, the largest singular value.
+
+    Parameters
+    ----------
+    Ws : array, (H, H)
+    """
+    return float(np.linalg.norm(_square(Ws), 2))
+
+
+def gamma(g1: str = "tanh") -> float:
+    """``gamma = sup_a |g1'(a)|``: 1 for tanh, relu and identity, 1/4 for sigmoid."""
+    return float(activation(g1, "g1").gamma)
+
+
+def bound(Ws, g1: str = "tanh", steps=1):
+    """The Pascanu et al. bound ``||dS_t/dS_k||_2 <= (gamma * lambda1) ** (t - k)``.
+
+    Parameters
+    ----------
+    Ws : array, (H, H)
+    g1 : str
+    steps : int or array-like of int >= 0
+        ``t - k``.
+
+    Returns
+    -------
+    float or ndarray, same shape as ``steps``
+    """
+    rate = gamma(g1) * largest_singular_value(Ws)
+    s = check.array(steps, "steps")
+    if np.any(s < 0):
+        raise ValueError(f"steps: expected values >= 0, got {steps!r}")
+    with np.errstate(over="ignore"):
+        out = rate**s
+    return float(out) if out.ndim == 0 else out
+
+
+def horizon_from_rate(rate: float, eps: float = 1e-2) -> float:
+    """Steps until ``rate ** n`` falls below ``eps``: ``n = ln(eps) / ln(rate)``.
+
+    Parameters
+    ----------
+    rate : float >= 0
+        The per-step factor ``gamma * lambda1``.
+    eps : float in (0, 1)
+
+    Returns
+    -------
+    float
+        ``inf`` when ``rate >= 1`` (the bound never decays), 0 when ``rate == 0``.
+    """
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate >= 0:
+        raise ValueError(f"rate: expected a number >= 0, got {rate!r}")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 1:
+        raise ValueError(f"eps: expected a number in (0, 1), got {eps!r}")
+    if rate >= 1:
+        return float("inf")
+    if rate == 0:
+        return 0.0
+    return float(np.log(eps) / np.log(rate))
+
+
+def horizon(Ws_or_rate, g1: str = "tanh", eps: float = 1e-2) -> float:
+    """The memory horizon the bound implies (book: {ref}`eq-horizon`).
+
+    ``n = ln(eps) / ln(gamma * lambda1)``: after ``n`` steps the bound on
+    ``||dS_t/dS_k||`` has fallen below ``eps``.
+
+    Parameters
+    ----------
+    Ws_or_rate : array (H, H) or float
+        The recurrent weights, or directly the rate ``gamma * lambda1``
+        (then ``g1`` is ignored).
+    g1 : str
+    eps : float in (0, 1)
+
+    Returns
+    -------
+    float
+        ``inf`` when ``gamma * lambda1 >= 1``.
+    """
+    if isinstance(Ws_or_rate, numbers.Real):
+        return horizon_from_rate(Ws_or_rate, eps)
+    rate = gamma(g1) * largest_singular_value(Ws_or_rate)
+    return horizon_from_rate(rate, eps)
+
+
+def _square(Ws) -> np.ndarray:
+    Ws = check.array(Ws, "Ws", ndim=(2,))
+    if Ws.shape[0] != Ws.shape[1]:
+        raise ValueError(f"Ws: expected a square (H, H) matrix, got shape {Ws.shape}")
+    return Ws

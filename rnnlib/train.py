@@ -1,0 +1,163 @@
+"""Plain stochastic gradient descent on a task, with optional momentum,
+clipping and truncation, that stops cleanly when numbers stop being finite.
+
+One step, with ``g`` the (possibly clipped) gradient of the mean loss per
+term (per sequence, and per step when the loss is at every step)::
+
+    v <- momentum * v - lr * g
+    W <- W + v
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as check
+from .clipping import ClipReport, clip_by_norm, clip_by_value, global_norm
+
+CLIP_MODES = (None, "norm", "value")
+
+
+@dataclass
+class History:
+    """What :func:`sgd` recorded, one entry per completed update.
+
+    Attributes
+    ----------
+    loss : ndarray, (n,)
+        Mean loss per term before each update: ``model.loss`` divided by ``B``
+        (and by ``T`` when ``task.at == "all"``), so ``lr`` does not scale with either.
+    grad_norm : ndarray, (n,)
+        Global gradient norm before clipping.
+    clipped : ndarray of bool, (n,)
+        Whether clipping (global or per-step) changed the gradient.
+    update_norm : ndarray, (n,)
+        ``||W_new - W_old||`` over all parameters.
+    stopped : str or None
+        Why training ended early (e.g. ``"non-finite gradient at step 17"``);
+        None if it ran all ``steps``.
+    params : Params
+        The last finite parameters (never NaN or inf).
+    """
+
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    clipped: np.ndarray
+    update_norm: np.ndarray
+    stopped: str | None
+    params: object
+
+
+def _forward_kwargs(model, g1):
+    if "g1" in inspect.signature(model.forward).parameters:
+        return {"g1": g1}
+    if g1 != "tanh":
+        raise ValueError(f"g1: {model.__name__} has a fixed hidden activation, got {g1!r}")
+    return {}
+
+
+def sgd(
+    model,
+    params,
+    task,
+    steps: int = 200,
+    lr: float = 0.05,
+    momentum: float = 0.0,
+    clip: str | None = None,
+    threshold: float | None = None,
+    truncate: int | None = None,
+    clip_step: float | None = None,
+    g1: str = "tanh",
+) -> History:
+    """Train ``params`` on ``task`` with SGD; the input ``params`` are not mutated.
+
+    Parameters
+    ----------
+    model : module
+        :mod:`rnnlib.rnn` or :mod:`rnnlib.lstm` (anything with ``forward``,
+        ``loss``, ``bptt`` and a ``Params`` with ``.names`` and ``.copy()``).
+    params : model.Params
+    task : rnnlib.tasks.Task
+        ``xs (T, B, D)``, ``ds (T, B, O)`` and the loss mode ``at``.
+    steps : int >= 1
+    lr : float > 0
+    momentum : float in [0, 1)
+    clip : {None, "norm", "value"}
+        Clip the whole gradient by global norm, or each entry by value.
+    threshold : float > 0
+        ``theta`` for ``clip``; required when ``clip`` is set.
+    truncate : int >= 1, optional
+        Passed to ``model.bptt``: each loss term backpropagates at most this far.
+    clip_step : float > 0, optional
+        Passed to ``model.bptt``: per-step clipping of ``dE/dS_i``.
+    g1 : str
+        Hidden activation (for :mod:`rnnlib.rnn`).
+
+    Returns
+    -------
+    History
+    """
+    steps = check.positive_int(steps, "steps")
+    lr = check.positive(lr, "lr")
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not (0 <= momentum < 1)
+    ):
+        raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+    if clip not in CLIP_MODES:
+        raise ValueError(f"clip: expected None, 'norm' or 'value', got {clip!r}")
+    if clip is not None:
+        threshold = check.positive(threshold, "threshold")
+    kw = _forward_kwargs(model, g1)
+    # mean over the sequences and the loss terms, so lr does not scale with B or T
+    n_terms = (task.xs.shape[1] if task.xs.ndim == 3 else 1) * (
+        task.xs.shape[0] if task.at == "all" else 1
+    )
+    p = params.copy()
+    names = p.names
+    v = {n: np.zeros_like(getattr(p, n)) for n in names}
+    rec = {"loss": [], "grad_norm": [], "clipped": [], "update_norm": []}
+    stopped = None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step in range(steps):
+            tr = model.forward(p, task.xs, **kw)
+            E = model.loss(tr, task.ds, at=task.at) / n_terms
+            if not np.isfinite(E):
+                stopped = f"non-finite loss at step {step}"
+                break
+            g = model.bptt(p, tr, task.ds, at=task.at, truncate=truncate, clip_step=clip_step)
+            grads = {n: getattr(g, n) / n_terms for n in names}
+            if clip == "norm":
+                grads, rep = clip_by_norm(grads, threshold)
+            elif clip == "value":
+                grads, rep = clip_by_value(grads, threshold)
+            else:
+                n = global_norm(grads)
+                rep = ClipReport(False, n, float("inf"), bool(np.isfinite(n)))
+            if not rep.finite:
+                stopped = f"non-finite gradient at step {step}"
+                break
+            new = {n: momentum * v[n] - lr * grads[n] for n in names}
+            stepped = {n: getattr(p, n) + new[n] for n in names}
+            if not all(np.all(np.isfinite(a)) for a in stepped.values()):
+                stopped = f"non-finite parameters after step {step}"
+                break
+            v = new
+            for n in names:
+                setattr(p, n, stepped[n])
+            rec["loss"].append(E)
+            rec["grad_norm"].append(rep.norm)
+            rec["clipped"].append(rep.clipped or bool(g.clipped))
+            rec["update_norm"].append(global_norm(new))
+    return History(
+        loss=np.array(rec["loss"], dtype=float),
+        grad_norm=np.array(rec["grad_norm"], dtype=float),
+        clipped=np.array(rec["clipped"], dtype=bool),
+        update_norm=np.array(rec["update_norm"], dtype=float),
+        stopped=stopped,
+        params=p,
+    )
