@@ -1,0 +1,329 @@
+"""The long short-term memory network (LSTM) and its backpropagation through time.
+
+Model (book: {ref}`eq-lstm-cell`), every gate reading ``[x_t; S_{t-1}]``::
+
+    f_t = sigmoid(Wf [x_t; S_{t-1}] + bf)      forget gate
+    i_t = sigmoid(Wi [x_t; S_{t-1}] + bi)      input gate
+    o_t = sigmoid(Wo [x_t; S_{t-1}] + bo)      output gate
+    g_t = tanh(Wg [x_t; S_{t-1}] + bg)         candidate
+    C_t = f_t * C_{t-1} + i_t * g_t            cell state
+    S_t = o_t * tanh(C_t)                      hidden state (often written h_t)
+    Y_t = g2(Wy S_t)                           output
+
+The state carried from step to step is the pair ``(S_t, C_t)``; the backward
+pass runs :func:`rnnlib.truncation.backward` on the stacked state
+``[S_t; C_t]`` of size ``2H``, so truncation and per-step clipping mean the
+same as for :mod:`rnnlib.rnn`.  Shapes are time-major, ``xs`` is ``(T, D)``
+or ``(T, B, D)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validate as check
+from . import rnn
+from .activations import get as activation
+from .activations import sigmoid
+from .truncation import backward
+
+GATES = ("f", "i", "o", "g")
+
+
+@dataclass
+class Params:
+    """Weights of the LSTM.
+
+    Attributes
+    ----------
+    Wf, Wi, Wo, Wg : ndarray, (H, D+H)   gate weights acting on ``[x_t; S_{t-1}]``
+    bf, bi, bo, bg : ndarray, (H,)       gate biases
+    Wy : ndarray, (O, H)                 state to output
+    """
+
+    Wf: np.ndarray
+    Wi: np.ndarray
+    Wo: np.ndarray
+    Wg: np.ndarray
+    bf: np.ndarray
+    bi: np.ndarray
+    bo: np.ndarray
+    bg: np.ndarray
+    Wy: np.ndarray
+    names = ("Wf", "Wi", "Wo", "Wg", "bf", "bi", "bo", "bg", "Wy")
+
+    def copy(self) -> Params:
+        return Params(*(getattr(self, n).copy() for n in self.names))
+
+
+def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, forget_bias: float = 1.0) -> Params:
+    """Gate weights ``N(0, 1/(D+H))``, ``Wy ~ N(0, 1/H)``, biases zero except ``bf = forget_bias``.
+
+    A positive forget bias starts the cell near ``C_t = C_{t-1} + ...``: it remembers by default.
+    """
+    D = check.positive_int(n_in, "n_in")
+    H = check.positive_int(n_hidden, "n_hidden")
+    O = check.positive_int(n_out, "n_out")
+    rng = np.random.default_rng(seed)
+    W = [rng.normal(0.0, 1.0 / np.sqrt(D + H), (H, D + H)) for _ in GATES]
+    b = [np.full(H, float(forget_bias))] + [np.zeros(H) for _ in GATES[1:]]
+    return Params(*W, *b, rng.normal(0.0, 1.0 / np.sqrt(H), (O, H)))
+
+
+@dataclass
+class Trace:
+    """The forward pass, kept for the backward pass.
+
+    Attributes
+    ----------
+    xs : ndarray, (T, [B,] D)
+    S, C : ndarray, (T+1, [B,] H)   hidden and cell states; index 0 is the initial state
+    F, I, O, G : ndarray, (T, [B,] H)   gate activations, ``F[t-1] = f_t``
+    Z, Y : ndarray, (T, [B,] O)     ``Z[t-1] = Wy S_t``, ``Y[t-1] = g2(Z[t-1])``
+    g2 : str
+    """
+
+    xs: np.ndarray
+    S: np.ndarray
+    C: np.ndarray
+    F: np.ndarray
+    I: np.ndarray
+    O: np.ndarray
+    G: np.ndarray
+    Z: np.ndarray
+    Y: np.ndarray
+    g2: str = "identity"
+
+    @property
+    def finite(self) -> bool:
+        """False once the states or outputs overflowed to inf or NaN."""
+        return all(bool(np.all(np.isfinite(a))) for a in (self.S, self.C, self.Y))
+
+
+def _check_params(p: Params) -> tuple[int, int, int]:
+    for n in p.names:
+        check.array(getattr(p, n), f"params.{n}", ndim=(1,) if n[0] == "b" else (2,))
+    H, DH = p.Wf.shape
+    if DH <= H:
+        raise ValueError(f"params.Wf: expected shape (H, D+H) with D >= 1, got {p.Wf.shape}")
+    for n in p.names[1:8]:
+        check.shape(getattr(p, n), (H, DH) if n[0] == "W" else (H,), f"params.{n}")
+    if p.Wy.shape[1] != H:
+        raise ValueError(f"params.Wy: expected shape (O, {H}), got {p.Wy.shape}")
+    return DH - H, H, p.Wy.shape[0]
+
+
+def _state(v, shape, name):
+    if v is None:
+        return 0.0
+    v = check.array(v, name, ndim=(len(shape),))
+    check.shape(v, shape, name)
+    return v
+
+
+def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
+    """Run the LSTM over a sequence (or a batch of them).
+
+    Parameters
+    ----------
+    p : Params
+    xs : array, (T, D) or (T, B, D)
+    s0, c0 : array, (H,) or (B, H), optional
+        Initial hidden and cell state; zeros by default.
+    g2 : str
+        Output activation.
+
+    Returns
+    -------
+    Trace
+    """
+    D, H, _ = _check_params(p)
+    f2 = activation(g2, "g2")
+    xs = check.array(xs, "xs", ndim=(2, 3))
+    if xs.shape[0] == 0:
+        raise ValueError("xs: the sequence is empty (T = 0)")
+    if xs.shape[-1] != D:
+        raise ValueError(f"xs: last dimension must be D = {D}, got shape {xs.shape}")
+    T, batch = xs.shape[0], xs.shape[1:-1]
+    S, C = np.empty((2, T + 1) + batch + (H,))
+    S[0], C[0] = _state(s0, batch + (H,), "s0"), _state(c0, batch + (H,), "c0")
+    W = np.concatenate([p.Wf, p.Wi, p.Wo, p.Wg])  # (4H, D+H): all four gates in one product
+    gates = np.empty((T,) + batch + (4 * H,))
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = xs @ W[:, :D].T + np.concatenate([p.bf, p.bi, p.bo, p.bg])  # input part, all steps
+        WsT = W[:, D:].T
+        for t in range(T):  # only the recurrence is sequential
+            A[t] += S[t] @ WsT
+            gates[t, ..., : 3 * H] = sigmoid(A[t, ..., : 3 * H])
+            gates[t, ..., 3 * H :] = np.tanh(A[t, ..., 3 * H :])
+            f, i, o, g = np.split(gates[t], 4, axis=-1)
+            C[t + 1] = f * C[t] + i * g
+            S[t + 1] = o * np.tanh(C[t + 1])
+        Z = S[1:] @ p.Wy.T
+        Y = f2.f(Z)
+    F, I, O, G = np.split(gates, 4, axis=-1)
+    return Trace(xs, S, C, F, I, O, G, Z, Y, f2.name)
+
+
+def loss(tr: Trace, ds, at: str = "last") -> float:
+    """Squared error ``sum_t ||d_t - Y_t||^2``, at the last step or all steps, as :func:`rnnlib.rnn.loss`."""
+    return rnn.loss(tr, ds, at)
+
+
+def _undo_step(F, I, O, G, C_prev, C, dS, dC):
+    """Backward through one step (or all steps at once: the arguments broadcast over time).
+
+    ``dS = dE/dS_t`` and ``dC = dE/dC_t`` through the *next* step only.
+    Returns ``dA = dE/da_t`` for the four stacked gate pre-activations
+    ``(..., 4H)`` and the total ``dE/dC_t``.
+    """
+    tc = np.tanh(C)
+    dC = dC + dS * O * (1.0 - tc * tc)  # S_t = o_t * tanh(C_t)
+    dA = np.concatenate(  # C_t = f_t * C_{t-1} + i_t * g_t, then each gate's nonlinearity
+        [dC * C_prev * F * (1.0 - F), dC * G * I * (1.0 - I), dS * tc * O * (1.0 - O),
+         dC * I * (1.0 - G * G)],
+        axis=-1,
+    )  # fmt: skip
+    return dA, dC
+
+
+class Terms(Mapping):
+    """Per-step terms of each gradient, computed on first access.
+
+    ``terms[name][i-1]`` is the part entering through step ``i``'s own use of
+    the weight, e.g. ``dE/da^f_i [x_i; S_{i-1}]^T`` for ``Wf``; shape
+    ``(T,) + W.shape``; ``terms[name].sum(axis=0)`` is the total.
+    """
+
+    def __init__(self, pairs):
+        self._pairs, self._cache = pairs, {}
+
+    def __getitem__(self, name):
+        if name not in self._cache:
+            left, right = self._pairs[name]
+            T = left.shape[0]
+            L = left.reshape(T, -1, left.shape[-1])
+            with np.errstate(over="ignore", invalid="ignore"):
+                if right is None:  # a bias: its immediate partial is the identity
+                    self._cache[name] = L.sum(axis=1)
+                else:
+                    R = right.reshape(T, -1, right.shape[-1])
+                    self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(self._pairs)
+
+    def __len__(self):
+        return len(self._pairs)
+
+
+@dataclass
+class Grads:
+    """Gradients of the loss with their per-step decomposition.
+
+    Attributes
+    ----------
+    Wf, Wi, Wo, Wg, bf, bi, bo, bg, Wy : ndarray
+        ``dE/dW``, shaped like the parameters.
+    terms : Terms
+        ``terms[name][i-1]``: the term entering through step ``i``; sums to the total.
+    dS, dC : ndarray, (T+1, [B,] H)
+        ``dE/dS_i`` and ``dE/dC_i`` (``dC`` includes the path through
+        ``S_i = o_i tanh(C_i)``), after truncation and per-step clipping.
+    step_norms : ndarray, (T, [B])
+        ``||[dE/dS_i; dE/dC_{i} via C_{i+1}]||``, the stacked signal before clipping.
+    step_clipped : ndarray of bool, (T, [B])
+    """
+
+    Wf: np.ndarray
+    Wi: np.ndarray
+    Wo: np.ndarray
+    Wg: np.ndarray
+    bf: np.ndarray
+    bi: np.ndarray
+    bo: np.ndarray
+    bg: np.ndarray
+    Wy: np.ndarray
+    terms: Terms = field(repr=False)
+    dS: np.ndarray = field(repr=False)
+    dC: np.ndarray = field(repr=False)
+    step_norms: np.ndarray = field(repr=False)
+    step_clipped: np.ndarray = field(repr=False)
+    names = Params.names
+
+    @property
+    def finite(self) -> bool:
+        """False if any gradient overflowed: training must stop, not step."""
+        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
+
+    @property
+    def clipped(self) -> bool:
+        """Whether per-step clipping changed anything."""
+        return bool(np.any(self.step_clipped))
+
+
+def bptt(
+    p: Params, tr: Trace, ds, at: str = "last", truncate: int | None = None,
+    clip_step: float | None = None,
+) -> Grads:  # fmt: skip
+    """Backpropagation through time for the LSTM.
+
+    One step back maps ``(dE/dS_t, dE/dC_t)`` to ``(dE/dS_{t-1}, dE/dC_{t-1})``::
+
+        dC_t  <- dC_t + dS_t * o_t * (1 - tanh(C_t)^2)
+        da_t   = gate errors (f, i, o, g) from dC_t and dS_t
+        dS_{t-1} = e_{t-1} + da_t @ Ws      (Ws: the S_{t-1} columns of the gate weights)
+        dC_{t-1} = dC_t * f_t
+
+    and each weight gradient is one product over all steps, e.g.
+    ``dE/dWf = sum_t da^f_t [x_t; S_{t-1}]^T``.
+
+    Parameters
+    ----------
+    p : Params
+    tr : Trace
+        From :func:`forward` with ``p``.
+    ds : array, (T, [B,] O)
+    at : {"last", "all"}
+    truncate : int >= 1, optional
+        Every ``E_t`` backpropagates through at most ``truncate`` steps.
+    clip_step : float > 0, optional
+        Rescale the stacked signal ``[dE/dS_t; dE/dC_t]`` to this norm whenever it exceeds it.
+
+    Returns
+    -------
+    Grads
+    """
+    D, H, _ = _check_params(p)
+    dZ = rnn.output_error(tr, ds, at)
+    truncate = check.positive_int(truncate, "truncate", allow_none=True)
+    clip_step = check.positive(clip_step, "clip_step", allow_none=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Ws = np.concatenate([p.Wf, p.Wi, p.Wo, p.Wg])[:, D:]  # (4H, H)
+        e = dZ @ p.Wy  # dE_t/dS_t through Y_t alone
+        e = np.concatenate([e, np.zeros_like(e)], axis=-1)  # ... and nothing into C_t directly
+
+        def vjp(t, v):  # (dS_t, dC_t) -> (dS_{t-1}, dC_{t-1}) through step t
+            k = t - 1
+            dA, dC = _undo_step(tr.F[k], tr.I[k], tr.O[k], tr.G[k], tr.C[k], tr.C[t],
+                                v[..., :H], v[..., H:])  # fmt: skip
+            return np.concatenate([dA @ Ws, dC * tr.F[k]], axis=-1)
+
+        back = backward(e, vjp, truncate, clip_step, last_only=(at == "last"))
+        dA, dC = _undo_step(tr.F, tr.I, tr.O, tr.G, tr.C[:-1], tr.C[1:],
+                            back.dS[1:, ..., :H], back.dS[1:, ..., H:])  # fmt: skip
+        X = np.concatenate([tr.xs, tr.S[:-1]], axis=-1)  # [x_t; S_{t-1}] for every step
+        flat = dA.reshape(-1, 4 * H)
+        dW = np.split(flat.T @ X.reshape(-1, D + H), 4)
+        db = np.split(flat.sum(axis=0), 4)
+        dY = dZ.reshape(-1, dZ.shape[-1]).T @ tr.S[1:].reshape(-1, H)
+    gate_errors = np.split(dA, 4, axis=-1)
+    pairs = {f"W{n}": (d, X) for n, d in zip(GATES, gate_errors, strict=True)}
+    pairs.update({f"b{n}": (d, None) for n, d in zip(GATES, gate_errors, strict=True)})
+    pairs["Wy"] = (dZ, tr.S[1:])
+    dC_all = np.concatenate([back.dS[:1, ..., H:], dC])
+    return Grads(*dW, *db, dY, Terms(pairs), back.dS[..., :H], dC_all, back.norms, back.clipped)
