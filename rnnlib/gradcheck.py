@@ -1,15 +1,15 @@
 """Checking gradients against central finite differences, in float64.
 
 The derivative of a scalar ``f`` with respect to one weight ``w`` is
-approximated by the central difference
+approximated by the central difference::
 
-.. math::  \\frac{\\partial f}{\\partial w} \\approx \\frac{f(w + \\epsilon) - f(w - \\epsilon)}{2\\epsilon},
+    df/dw ~ (f(w + eps) - f(w - eps)) / (2 eps),
 
 whose error is ``O(eps^2)`` from the Taylor series plus about
 ``machine_eps * |f| / eps`` from rounding.  An analytic gradient ``a`` and a
-numeric one ``n`` are compared entry by entry through the relative error
+numeric one ``n`` are compared entry by entry through the relative error::
 
-.. math::  r = \\frac{|a - n|}{\\max(|a|, |n|, \\text{floor})},
+    r = |a - n| / max(|a|, |n|, floor),
 
 where ``floor = atol / rtol``: entries that are both far below what the
 difference quotient can resolve are judged by the absolute error ``atol``

@@ -169,7 +169,7 @@ def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
 
 
 def loss(tr: Trace, ds, at: str = "last") -> float:
-    """Squared error ``sum_t ||d_t - Y_t||^2``, at the last step or all steps, as :func:`rnnlib.rnn.loss`."""
+    """Squared error ``sum_t ||d_t - Y_t||^2`` (``at="last"``: ``E_T`` only), as in ``rnn.loss``."""
     return rnn.loss(tr, ds, at)
 
 
@@ -182,11 +182,15 @@ def _undo_step(F, I, O, G, C_prev, C, dS, dC):
     """
     tc = np.tanh(C)
     dC = dC + dS * O * (1.0 - tc * tc)  # S_t = o_t * tanh(C_t)
-    dA = np.concatenate(  # C_t = f_t * C_{t-1} + i_t * g_t, then each gate's nonlinearity
-        [dC * C_prev * F * (1.0 - F), dC * G * I * (1.0 - I), dS * tc * O * (1.0 - O),
-         dC * I * (1.0 - G * G)],
+    dA = np.concatenate(
+        [
+            dC * C_prev * F * (1.0 - F),  # C_t = f_t * C_{t-1} + ..., f_t = sigmoid(a^f_t)
+            dC * G * I * (1.0 - I),  # ... + i_t * g_t, i_t = sigmoid(a^i_t)
+            dS * tc * O * (1.0 - O),  # S_t = o_t * ..., o_t = sigmoid(a^o_t)
+            dC * I * (1.0 - G * G),  # g_t = tanh(a^g_t)
+        ],
         axis=-1,
-    )  # fmt: skip
+    )
     return dA, dC
 
 
@@ -235,7 +239,8 @@ class Grads:
         ``dE/dS_i`` and ``dE/dC_i`` (``dC`` includes the path through
         ``S_i = o_i tanh(C_i)``), after truncation and per-step clipping.
     step_norms : ndarray, (T, [B])
-        ``||[dE/dS_i; dE/dC_{i} via C_{i+1}]||``, the stacked signal before clipping.
+        Norm of the stacked signal ``[dE/dS_i; dE/dC_i]`` (``dC_i`` through
+        ``C_{i+1}`` only, as the recursion carries it) before clipping.
     step_clipped : ndarray of bool, (T, [B])
     """
 
