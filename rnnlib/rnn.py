@@ -195,7 +195,8 @@ class Terms(Mapping):
             T = left.shape[0]
             L = left.reshape(T, -1, left.shape[-1])
             R = right.reshape(T, -1, right.shape[-1])
-            self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflowed runs report, not warn
+                self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
         return self._cache[name]
 
     def __iter__(self):
