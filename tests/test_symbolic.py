@@ -1,0 +1,188 @@
+"""rnnlib.symbolic: the chain-rule sums, proved equal to the derivative and to rnn.bptt."""
+
+import itertools
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from rnnlib import activations, rnn
+from rnnlib import symbolic as sym
+
+PAIRS = list(itertools.product(sym.ACTIVATIONS, repeat=2))
+NS = range(1, 7)
+
+
+@pytest.mark.parametrize("g1, g2", PAIRS)
+def test_sum_of_terms_is_the_gradient_symbolically(g1, g2):
+    for N in NS:
+        for wrt in sym.WRT:
+            assert sym.check_symbolic(wrt, N, g1, g2), (wrt, N)
+
+
+@pytest.mark.parametrize("g1, g2", PAIRS)
+def test_sum_of_terms_is_the_gradient_at_many_points(g1, g2):
+    rng = np.random.default_rng(1)
+    for N in NS:
+        diffs = [sym.gradient(w, N, g1, g2) - sp.Add(*sym.terms(w, N, g1, g2)) for w in sym.WRT]
+        f = sym.lambdify(diffs, N)
+        X = rng.uniform(-1.5, 1.5, (len(sym.symbols(N).inputs), 200))
+        out = np.array([np.broadcast_to(r, 200) for r in f(*X)])
+        assert np.max(np.abs(out)) < 1e-12, N
+
+
+@pytest.mark.parametrize("g1, g2", PAIRS)
+def test_terms_match_bptt_and_gradient_matches_finite_differences(g1, g2):
+    for N in NS:
+        for seed in (N, N + 10):
+            c = sym.compare(N, g1, g2, seed=seed)
+            assert c.term_err <= 1e-12 and c.total_err <= 1e-12, str(c)
+            assert c.fd_err <= 1e-6, str(c)
+            assert c.passed
+            assert len(c.rows) == 2 * N + 1
+
+
+def test_long_sequence_still_agrees():
+    c = sym.compare(10, "tanh", "sigmoid", seed=3)
+    assert c.passed, str(c)
+
+
+def test_term_count_and_order():
+    assert [t.i for t in sym.expansion("Ws", 4).terms] == [1, 2, 3, 4]
+    assert len(sym.terms("Wx", 5)) == 5
+    assert len(sym.terms("Wy", 5)) == 1
+
+
+def test_t3_result_shown_in_the_docstrings():
+    S0, S1, S2, S3, Y3, d3 = sp.symbols("S_0 S_1 S_2 S_3 Y_3 d_3")
+    Ws, Wy = sp.Symbol("W_s"), sp.Symbol("W_y")
+    want = [
+        2 * S0 * Ws**2 * Wy * (1 - S1**2) * (1 - S2**2) * (1 - S3**2) * (Y3 - d3),
+        2 * S1 * Ws * Wy * (1 - S2**2) * (1 - S3**2) * (Y3 - d3),
+        2 * S2 * Wy * (1 - S3**2) * (Y3 - d3),
+    ]
+    got = [t.expr for t in sym.expansion("Ws", 3).terms]
+    assert [sp.expand(g - w) for g, w in zip(got, want, strict=True)] == [0, 0, 0]
+    x1, Wx = sp.symbols("x_1 W_x")
+    S1e = sp.tanh(Wx * x1 + Ws * S0)
+    assert (
+        sp.expand(
+            sym.gradient("Ws", 1) - 2 * (Wy * S1e - sp.Symbol("d_1")) * Wy * (1 - S1e**2) * S0
+        )
+        == 0
+    )
+
+
+def test_symbols_are_named_as_the_book():
+    names = {str(s) for s in sym.gradient("Ws", 3).free_symbols}
+    assert names == {"W_x", "W_s", "W_y", "x_1", "x_2", "x_3", "S_0", "d_3"}
+    assert sym.W_s == sp.Symbol("W_s")
+    m = sym.model(3)
+    assert [str(s) for s in m.defs] == ["S_1", "S_2", "S_3", "Y_3"]
+
+
+def test_factors_are_the_chain_rule_pieces():
+    e = sym.expansion("Wx", 3, "sigmoid", "tanh")
+    f = {x.latex: x.expr for x in e.factors()}
+    S2, S3, Y3, x2 = sp.symbols("S_2 S_3 Y_3 x_2")
+    assert f[r"\frac{\partial S_{3}}{\partial S_{2}}"] == sp.Symbol("W_s") * S3 * (1 - S3)
+    assert f[r"\frac{\ipartial S_{2}}{\partial W_x}"] == x2 * S2 * (1 - S2)
+    assert f[r"\frac{\partial Y_{3}}{\partial S_{3}}"] == sp.Symbol("W_y") * (1 - Y3**2)
+
+
+def test_custom_activations_match_rnnlib():
+    a = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    for name in ("sigmoid", "relu"):
+        f = sp.lambdify(sp.Symbol("a"), sym._F[name](sp.Symbol("a")), modules=sym._NP)
+        np.testing.assert_allclose(f(a), activations.get(name).f(a), rtol=1e-15)
+        vals = [float(sym._F[name](sp.Float(v))) for v in a]
+        np.testing.assert_allclose(vals, activations.get(name).f(a), rtol=1e-15)
+    step = sp.lambdify(sp.Symbol("a"), sym.step(sp.Symbol("a")), modules=sym._NP)
+    np.testing.assert_array_equal(step(a), activations.get("relu").df(a))  # relu'(0) = 0
+    assert sym.step(0) == 0 and sym.step(sp.Float(1e-9)) == 1
+    a_ = sp.Symbol("a")
+    assert sp.diff(sym.relu(a_), a_) == sym.step(a_)
+    assert sp.diff(sym.sigmoid(a_), a_) == sym.sigmoid(a_) * (1 - sym.sigmoid(a_))
+    assert sym.relu(a_).rewrite(sp.Piecewise) == sp.Piecewise((a_, a_ > 0), (0, True))
+
+
+def test_latex_forms():
+    seed_t3 = sym.latex_seed("Ws")
+    assert seed_t3.count("+") == 2 and r"\ipartial" not in seed_t3
+    seed_x = sym.latex_seed("Wx", general=True)
+    assert seed_x.startswith(r"\frac{\partial E_N}{\partial W_S}")  # the seed's label, kept
+    assert r"\partial Y_N}{\partial S_i}" in seed_x
+    general = sym.latex_general("Ws")
+    assert r"\prod_{k=i+1}^{N}" in general and r"\ipartial S_i" in general
+    assert sym.latex_terms("Ws", 3).count(r"\ipartial") == 3
+    assert sym.latex_terms("Wy", 3).count("+") == 0
+    factors = sym.latex_factors("Ws", 3)
+    assert r"\frac{\partial Y_{3}}{\partial S_{3}} &= W_{y}" in factors
+    assert sym.latex_expansion("Ws", 3).count("i = ") == 3
+    concrete = sym.latex_concrete("Ws", 3)
+    assert r"S_{1} &= \tanh" in concrete
+    assert "S_{1}" not in sym.latex_concrete("Ws", 3, explicit=True)
+    assert sym.latex_general("Wy")._repr_latex_().startswith("$$")
+    assert sym.expansion("Ws", 2)._repr_latex_().startswith("$$")
+
+
+@pytest.mark.parametrize("g1", sym.ACTIVATIONS)
+def test_vector_case_diag_and_transpose(g1):
+    v = sym.vector_case(g1)
+    assert v.check()
+    assert v.J.shape == (2, 2)
+    assert sp.expand(v.J - v.D * v.Ws) == sp.zeros(2, 2)
+    assert sp.expand(v.back - v.J.T * v.v) == sp.zeros(2, 1)
+    if g1 != "identity":  # diag(g1') scales rows: the order matters
+        assert sp.expand(v.J - v.Ws * v.D) != sp.zeros(2, 2)
+    assert v.check_numeric(T=4, seed=2) < 1e-12
+    assert r"\diag" in v.latex()
+
+
+def test_comparison_table():
+    c = sym.compare(3, wrt="Ws")
+    text = str(c)
+    assert "dE/dWs i=3" in text and "agree" in text and "finite diff" in text
+    assert len(c.rows) == 3 and list(c.totals) == ["Ws"]
+
+
+def test_compare_accepts_names_as_values():
+    vals = {str(k): v for k, v in sym.values(2, seed=5).items()}
+    assert sym.compare(2, vals=vals).passed
+
+
+def test_rnn_model_is_the_same_model():
+    vals = sym.values(3, seed=4)
+    m = sym.model(3, "relu", "sigmoid")
+    E = sym.evaluate([m.E], vals)[0]
+    v = {str(k): x for k, x in vals.items()}
+    p = rnn.Params(np.array([[v["W_x"]]]), np.array([[v["W_s"]]]), np.array([[v["W_y"]]]))
+    xs = np.array([[v["x_1"]], [v["x_2"]], [v["x_3"]]])
+    tr = rnn.forward(p, xs, s0=[v["S_0"]], g1="relu", g2="sigmoid")
+    assert E == pytest.approx(rnn.loss(tr, np.array([[0.0], [0.0], [v["d_3"]]])), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: sym.terms("Wz"), "wrt"),
+        (lambda: sym.gradient("W_s"), "wrt"),
+        (lambda: sym.gradient("Ws", 0), "N"),
+        (lambda: sym.terms("Ws", 2.5), "N"),
+        (lambda: sym.terms("Ws", 3.0), "N"),
+        (lambda: sym.expansion("Ws", True), "N"),
+        (lambda: sym.gradient("Ws", 3, "softplus"), "g1"),
+        (lambda: sym.terms("Ws", 3, "tanh", "softmax"), "g2"),
+        (lambda: sym.compare(3, g2="nope"), "g2"),
+        (lambda: sym.compare(3, wrt=["Wq"]), "wrt"),
+        (lambda: sym.compare(3, vals={"W_x": 1.0}), "vals"),
+        (lambda: sym.evaluate([sym.gradient("Ws", 2)], {"W_x": 1.0}), "vals"),
+        (lambda: sym.vector_case("swish"), "g1"),
+        (lambda: sym.latex_seed("Wq"), "wrt"),
+        (lambda: sym.latex_terms("Ws", -1), "N"),
+        (lambda: sym.symbols(0), "N"),
+    ],
+)
+def test_bad_input_names_the_argument(call, match):
+    with pytest.raises(ValueError, match=f"^{match}:"):
+        call()
