@@ -306,8 +306,8 @@ def expansion(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> E
     ``dE_N/dY_N, dY_N/dS_N, dS_N/dS_{N-1}, ..., dS_{i+1}/dS_i, d+S_i/dW``;
     ``"Wy"`` has one term ``dE_N/dY_N dY_N/dW_y``.  For ``N = 3``, ``tanh``::
 
-        dE_3/dY_3     = 2 Y_3 - 2 d_3     dY_3/dS_3 = W_y
-        dS_3/dS_2     = W_s (1 - S_3^2)   d+S_3/dW_s = S_2 (1 - S_3^2)
+        dE_3/dY_3 = 2 (Y_3 - d_3)        dY_3/dS_3  = W_y
+        dS_3/dS_2 = W_s (1 - S_3^2)      d+S_3/dW_s = S_2 (1 - S_3^2)
 
     Returns
     -------
@@ -324,7 +324,7 @@ def terms(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> list:
     ``N`` terms for ``"Ws"`` and ``"Wx"`` (term ``i`` enters through step
     ``i``'s own use of the weight, as ``rnn.bptt``'s ``terms[name][i-1]``),
     one for ``"Wy"``.  For ``N = 3``, ``tanh``/``identity``, the third
-    ``"Ws"`` term is ``W_y (1 - S_3^2) (2 Y_3 - 2 d_3) S_2`` with
+    ``"Ws"`` term is ``2 S_2 W_y (1 - S_3^2) (Y_3 - d_3)`` with
     ``S_3 = tanh(W_x x_3 + W_s S_2)`` and so on written out.
     """
     return [t.explicit for t in expansion(wrt, N, g1, g2).terms]
@@ -341,7 +341,7 @@ def gradient(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> sp
     For ``N = 1``, ``tanh``/``identity``::
 
         >>> gradient("Ws", 1)
-        -2*S_0*W_y*(1 - tanh(W_s*S_0 + W_x*x_1)**2)*(d_1 - W_y*tanh(W_s*S_0 + W_x*x_1))
+        -2*S_0*W_y*(1 - tanh(S_0*W_s + W_x*x_1)**2)*(-W_y*tanh(S_0*W_s + W_x*x_1) + d_1)
     """
     return _gradient(*_args(wrt, N, g1, g2))
 
