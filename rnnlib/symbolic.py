@@ -382,6 +382,18 @@ def evaluate(exprs, vals) -> np.ndarray:
     return np.array([float(e) for e in out])
 
 
+def states(vals, N: int = 3, g1: str = "tanh", g2: str = "identity") -> dict:
+    """``vals`` plus the forward pass ``S_1..S_N, Y_N``, so short forms can be evaluated.
+
+    ``evaluate([t.expr for t in expansion("Ws", 3).terms], states(vals, 3))``
+    gives the same numbers as the explicit :func:`terms`.
+    """
+    m = model(N, g1, g2)
+    keys = list(m.explicit)
+    nums = evaluate([m.explicit[k] for k in keys], vals)
+    return {**_subs(vals), **dict(zip(keys, map(float, nums), strict=True))}
+
+
 def lambdify(exprs, N: int = 3):
     """A numpy function ``f(W_x, W_s, W_y, x_1..x_N, S_0, d_N)`` of expressions (vectorized)."""
     return sp.lambdify(symbols(N).inputs, list(exprs), modules=_NP, cse=True)

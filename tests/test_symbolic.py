@@ -151,6 +151,14 @@ def test_compare_accepts_names_as_values():
     assert sym.compare(2, vals=vals).passed
 
 
+def test_short_forms_evaluate_like_explicit_terms():
+    vals = sym.values(4, seed=7)
+    e = sym.expansion("Wx", 4, "sigmoid", "relu")
+    short = sym.evaluate([t.expr for t in e.terms], sym.states(vals, 4, "sigmoid", "relu"))
+    explicit = sym.evaluate(sym.terms("Wx", 4, "sigmoid", "relu"), vals)
+    np.testing.assert_allclose(short, explicit, rtol=1e-13, atol=1e-15)
+
+
 def test_rnn_model_is_the_same_model():
     vals = sym.values(3, seed=4)
     m = sym.model(3, "relu", "sigmoid")
