@@ -56,13 +56,15 @@ class Grads:
             return np.hypot(self.w, self.b)
 
 
-def _inputs(w, b, T, x0, target):
-    w = check.array(w, "w")
-    b = check.array(b, "b")
+def _inputs(w, b, T, x0, target, names=("w", "b")):
+    w = check.array(w, names[0])
+    b = check.array(b, names[1])
     try:
         shape = np.broadcast_shapes(w.shape, b.shape)
     except ValueError:
-        raise ValueError(f"b: shape {b.shape} does not broadcast with w {w.shape}") from None
+        raise ValueError(
+            f"{names[1]}: shape {b.shape} does not broadcast with {names[0]} {w.shape}"
+        ) from None
     T = check.positive_int(T, "T")
     x0 = float(check.array(x0, "x0", ndim=(0,)))
     target = float(check.array(target, "target", ndim=(0,)))
@@ -169,11 +171,12 @@ class Path:
 
     Attributes
     ----------
-    w, b : ndarray, (n+1,)
-        Parameters before each step and after the last one.
-    E, grad_norm : ndarray, (n,)
+    w, b : ndarray, (n+1,) + G
+        Parameters before each step and after the last one (``G`` is the
+        shape of the starting points, ``()`` for a single run).
+    E, grad_norm : ndarray, (n,) + G
         Loss and gradient norm (before clipping) at each step.
-    clipped : ndarray of bool, (n,)
+    clipped : ndarray of bool, (n,) + G
     stopped : str or None
         Why the run ended early (a non-finite gradient), else None.
     """
@@ -187,8 +190,8 @@ class Path:
 
 
 def sgd(
-    w0: float,
-    b0: float,
+    w0,
+    b0,
     lr: float = 0.005,
     steps: int = 60,
     clip=None,
@@ -197,9 +200,13 @@ def sgd(
 ) -> Path:
     """Plain gradient descent from ``(w0, b0)``, optionally with clipping.
 
+    Several runs go side by side when ``w0`` and ``b0`` are arrays (one run
+    per starting point, all advanced together).
+
     Parameters
     ----------
-    w0, b0 : float
+    w0, b0 : float or ndarray
+        Starting points, broadcast together to a shape ``G``.
     lr : float > 0
     steps : int >= 1
     clip : {None, "norm", "value"}
@@ -210,9 +217,15 @@ def sgd(
         Required when ``clip`` is given.
     **kwargs
         ``T``, ``x0``, ``target`` for :func:`grad`.
+
+    Returns
+    -------
+    Path
+        Arrays of shape ``(n+1,) + G`` and ``(n,) + G``; all runs stop at the
+        first step where any gradient is not finite.
     """
-    w = float(check.array(w0, "w0", ndim=(0,)))
-    b = float(check.array(b0, "b0", ndim=(0,)))
+    w, b, *_ = _inputs(w0, b0, T, X0, TARGET, names=("w0", "b0"))
+    w, b = w.copy(), b.copy()
     lr = check.positive(lr, "lr")
     steps = check.positive_int(steps, "steps")
     if clip is not None:
@@ -222,25 +235,32 @@ def sgd(
     stopped = None
     for k in range(steps):
         g = grad(w, b, **kwargs)
-        gw, gb, n = float(g.w), float(g.b), float(g.norm)
-        if not np.isfinite(n):
+        n = g.norm
+        if not np.all(np.isfinite(n)):
             stopped = f"non-finite gradient at step {k}"
             break
-        Es.append(float(g.E))
-        norms.append(n)
-        if clip == "norm" and n > threshold:
-            gw, gb = gw * threshold / n, gb * threshold / n
+        scale = np.ones_like(n)
+        if clip == "norm":
+            over = n > threshold
+            scale[over] = threshold / n[over]
+            gw, gb, hit = g.w * scale, g.b * scale, over
         elif clip == "value":
-            gw, gb = np.clip([gw, gb], -threshold, threshold)
-        clipped.append(bool(clip is not None and max(abs(gw - g.w), abs(gb - g.b)) > 0))
+            gw, gb = np.clip(g.w, -threshold, threshold), np.clip(g.b, -threshold, threshold)
+            hit = (gw != g.w) | (gb != g.b)
+        else:
+            gw, gb, hit = g.w, g.b, np.zeros(n.shape, dtype=bool)
         w, b = w - lr * gw, b - lr * gb
+        Es.append(g.E)
+        norms.append(n)
+        clipped.append(hit)
         ws.append(w)
         bs.append(b)
+    shape = (0,) + np.shape(w)
     return Path(
         np.array(ws),
         np.array(bs),
-        np.array(Es),
-        np.array(norms),
-        np.array(clipped, dtype=bool),
+        np.array(Es).reshape((-1,) + shape[1:]),
+        np.array(norms).reshape((-1,) + shape[1:]),
+        np.array(clipped, dtype=bool).reshape((-1,) + shape[1:]),
         stopped,
     )

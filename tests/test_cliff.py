@@ -84,6 +84,18 @@ def test_unclipped_sgd_is_thrown_off_by_the_wall():
     assert q.E[-1] < p.E[0]
 
 
+@pytest.mark.parametrize("clip, threshold", [(None, None), ("norm", 15.0), ("value", 2.0)])
+def test_batched_runs_equal_single_runs(clip, threshold):
+    w0, b0 = np.array([4.6, 5.1, 6.1]), np.array([-4.0, -4.5, -4.0])
+    batch = cliff.sgd(w0, b0, lr=0.01, steps=40, clip=clip, threshold=threshold)
+    assert batch.w.shape == (41, 3) and batch.grad_norm.shape == (40, 3)
+    for j in range(3):
+        one = cliff.sgd(w0[j], b0[j], lr=0.01, steps=40, clip=clip, threshold=threshold)
+        np.testing.assert_allclose(batch.w[:, j], one.w, rtol=1e-12)
+        np.testing.assert_allclose(batch.b[:, j], one.b, rtol=1e-12)
+        np.testing.assert_array_equal(batch.clipped[:, j], one.clipped)
+
+
 def test_no_warnings_on_overflow():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -104,6 +116,8 @@ def test_no_warnings_on_overflow():
         (lambda: cliff.grad(1.0, 0.0, x0=np.nan), "^x0"),
         (lambda: cliff.loss(1.0, 0.0, target="a"), "^target"),
         (lambda: cliff.sgd(1.0, 0.0, lr=-1.0), "^lr"),
+        (lambda: cliff.sgd(np.nan, 0.0), "^w0"),
+        (lambda: cliff.sgd(np.ones(2), np.ones(3)), "^b0"),
         (lambda: cliff.sgd(1.0, 0.0, steps=0), "^steps"),
         (lambda: cliff.sgd(1.0, 0.0, clip="max"), "^clip"),
         (lambda: cliff.sgd(1.0, 0.0, clip="norm"), "^threshold"),
