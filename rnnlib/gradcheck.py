@@ -142,7 +142,7 @@ class Result:
             for k in np.argsort(-r, kind="stable")[: min(worst, r.size)]:
                 idx = np.unravel_index(k, a.shape)
                 lines.append(
-                    f"      {name}{list(idx)}: analytic {a[idx]: .12e}  "
+                    f"      {name}{[int(i) for i in idx]}: analytic {a[idx]: .12e}  "
                     f"numeric {n[idx]: .12e}  rel {r[k]:.1e}"
                 )
         return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""rnnlib.activations: derivatives against finite differences, bounds, names, overflow."""
+
+import numpy as np
+import pytest
+
+from rnnlib import activations
+from rnnlib.activations import ACTIVATIONS, get
+
+ACTS = sorted(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_derivative_matches_central_differences(name):
+    g = get(name)
+    a = np.linspace(-6.0, 6.0, 241)
+    a = a[np.abs(a) > 1e-3]  # relu has a kink at 0
+    h = 1e-5
+    numeric = (g.f(a + h) - g.f(a - h)) / (2 * h)
+    np.testing.assert_allclose(g.df(a), numeric, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_gamma_is_the_supremum_of_the_derivative(name):
+    g = get(name)
+    a = np.linspace(-20.0, 20.0, 40001)
+    assert np.max(np.abs(g.df(a))) == pytest.approx(g.gamma, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_values_and_lookup(name):
+    g = get(name)
+    assert g.name == name and get(g) is g
+    ref = {"tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+           "relu": lambda a: np.maximum(a, 0), "identity": lambda a: a}[name]  # fmt: skip
+    a = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(g.f(a), ref(a), rtol=1e-15, atol=1e-16)
+
+
+@pytest.mark.parametrize("bad", ["softplus", "Tanh", "", None, 3])
+@pytest.mark.parametrize("argument", ["g1", "g2"])
+def test_unknown_name_lists_the_known_ones(bad, argument):
+    with pytest.raises(ValueError, match=f"^{argument}:") as info:
+        get(bad, argument)
+    for name in ACTS:
+        assert repr(name) in str(info.value)
+
+
+@pytest.mark.filterwarnings("error")
+def test_sigmoid_does_not_overflow():
+    a = np.array([-1000.0, -745.0, -30.0, 0.0, 30.0, 745.0, 1000.0])
+    s = activations.sigmoid(a)
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[3] == 0.5
+    np.testing.assert_allclose(s + activations.sigmoid(-a), 1.0, rtol=1e-15)
+    d = get("sigmoid").df(a)
+    assert np.all(np.isfinite(d)) and d[0] == 0.0 and d[-1] == 0.0
