@@ -7,6 +7,13 @@ JB     := $(BIN)/jupyter-book
 
 .PHONY: book test lab slides bench lint clean
 
+# Browser assets (MathJax 3, reveal.js) from the npm registry, exactly as package-lock.json
+# pins them; served from the build so the book and the slides work offline.
+NPM_STAMP := node_modules/.installed
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -15,7 +22,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 ## book: build the HTML book into _build/html (strict: any warning fails)
-book: $(STAMP)
+book: $(STAMP) $(NPM_STAMP)
 	$(JB) build . -W -n --keep-going
 
 ## test: lint, build the book strictly, then run every test
@@ -25,8 +32,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 ## lab: open every chapter as a live notebook in JupyterLab
+# .jupyter/labconfig makes Jupytext's notebook view the default for .md files, and
+# jupytext.toml (found from the repository root) keeps the saved .md files unchanged.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=book
+	JUPYTER_CONFIG_PATH=$(CURDIR)/.jupyter $(BIN)/jupyter lab \
+	  --ServerApp.root_dir=$(CURDIR) --ContentsManager.preferred_dir=book
+
+## slides: every chapter as a reveal.js deck in _build/slides (works offline)
+slides: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python tools/slides.py
 
 ## bench: performance scripts, printing ratios measured in one run
 bench: $(STAMP)

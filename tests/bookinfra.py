@@ -1,0 +1,279 @@
+"""Helpers shared by the book, browser, notebook and slides tests (not a test module).
+
+Paths of the built book and decks, the chapter list from ``_toc.yml``, building what
+is missing, a local HTTP server, and the headless-Chromium checks both the book and
+the slides use (errors, blocked non-local requests, MathJax, matplotlib animations).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# BOOK_BUILD_DIR=/tmp/x/_build tests a build made with `--path-output /tmp/x`
+BUILD = Path(os.environ.get("BOOK_BUILD_DIR", ROOT / "_build")).resolve()
+BIN = Path(sys.executable).parent
+HTML = BUILD / "html"
+SLIDES = BUILD / "slides"
+SCREENSHOTS = BUILD / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@functools.cache
+def chapters() -> list[str]:
+    """Docnames in reading order, the root first: ["book/index", "book/01-preface", ...]."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for e in entries or []:
+            if "file" in e:
+                names.append(e["file"])
+            walk(e.get("sections"))
+
+    for part in toc.get("parts", [toc]):
+        walk(part.get("chapters"))
+    return [str(Path(n).with_suffix("")) for n in names]
+
+
+def source(docname: str) -> Path:
+    return ROOT / f"{docname}.md"
+
+
+def stale_pages() -> list[str]:
+    """Chapters whose built page is missing or older than their source."""
+    out = []
+    for d in chapters():
+        page = HTML / f"{d}.html"
+        if not page.exists() or page.stat().st_mtime < source(d).stat().st_mtime:
+            out.append(d)
+    return out
+
+
+def run(cmd: list[str], timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def ensure_npm() -> None:
+    if not (ROOT / "node_modules" / "mathjax").is_dir():
+        r = run(["npm", "ci", "--no-audit", "--no-fund"])
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def ensure_book() -> Path:
+    """Build the book strictly, as ``make book`` does, unless an up-to-date build exists."""
+    if stale_pages():
+        ensure_npm()
+        r = run([str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going",
+                 "--path-output", str(BUILD.parent)])
+        assert r.returncode == 0, "strict book build failed:\n" + (r.stdout + r.stderr)[-6000:]
+        assert not stale_pages(), f"pages not rebuilt: {stale_pages()}"
+    return HTML
+
+
+def ensure_slides() -> Path:
+    """Build the decks (reusing the book's executed notebooks) unless they are current."""
+    decks = {d: SLIDES / f"{Path(d).name}.slides.html" for d in chapters()}
+    if any(not p.exists() or p.stat().st_mtime < source(d).stat().st_mtime
+           for d, p in decks.items()):
+        ensure_book()
+        r = run([sys.executable, "tools/slides.py", "--executed", str(BUILD / "jupyter_execute")])
+        assert r.returncode == 0, "make slides failed:\n" + (r.stdout + r.stderr)[-6000:]
+    return SLIDES
+
+
+def need_chromium():
+    """Skip (or, under CI=true, fail) when Chromium or Playwright is missing."""
+    why = None
+    if not Path(CHROMIUM).exists():
+        why = (f"Chromium not found at {CHROMIUM}: install it with "
+               "`sudo apt-get install chromium` (Debian/Ubuntu) or set CHROMIUM=/path/to/chromium")
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            why = "Playwright is missing: `make test` installs requirements.txt into .venv"
+    if why:
+        if IN_CI:
+            pytest.fail(why + " (CI=true: browser tests must run)")
+        pytest.skip(why)
+
+
+@contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1 (a free port) from a background thread."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def chromium_browser():
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def is_local(url: str) -> bool:
+    u = urlparse(url)
+    return u.scheme in ("data", "blob", "about") or u.hostname in ("127.0.0.1", "localhost")
+
+
+class Watch:
+    """Everything that went wrong on one page: JS errors, console errors, failed loads,
+    and every non-local request (each one is blocked)."""
+
+    def __init__(self, page):
+        self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.failed: list[str] = []
+        self.external: list[str] = []
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("console", self._console)
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+        page.route("**/*", self._route)
+
+    def _console(self, msg):
+        if msg.type == "error":
+            self.console_errors.append(f"{msg.text} @ {msg.location.get('url', '')}")
+
+    def _failed(self, req):
+        if is_local(req.url):
+            self.failed.append(f"{req.url}: {req.failure}")
+
+    def _response(self, resp):
+        if resp.status >= 400:
+            self.failed.append(f"{resp.url}: HTTP {resp.status}")
+
+    def _route(self, route):
+        url = route.request.url
+        if is_local(url):
+            route.continue_()
+        else:
+            self.external.append(url)
+            route.abort()
+
+    def problems(self) -> dict[str, list[str]]:
+        found = {
+            "page errors": self.page_errors,
+            "console errors": [c for c in self.console_errors if not self._blocked(c)],
+            "failed loads": self.failed,
+            "non-local requests (blocked)": self.external,
+        }
+        return {k: v for k, v in found.items() if v}
+
+    def _blocked(self, console_text: str) -> bool:
+        # a blocked external request also logs a console error; it is reported once, above
+        return "net::ERR_FAILED" in console_text and bool(self.external)
+
+
+def typeset_math(page) -> dict:
+    """Wait for MathJax to finish; return counts of math elements, rendered ones, raw TeX."""
+    has_math = page.evaluate("() => document.querySelectorAll('.math').length")
+    if has_math:
+        page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000
+        )
+        page.evaluate("() => MathJax.startup.promise")
+    return page.evaluate(
+        """() => {
+        const math = [...document.querySelectorAll('.math')];
+        const rendered = math.filter(m => m.querySelector('mjx-container')).length;
+        const body = document.body.cloneNode(true);
+        body.querySelectorAll('pre, code, script, style, textarea, mjx-container, .highlight')
+            .forEach(e => e.remove());
+        const text = body.innerText || '';
+        const raw = ['$$', '\\\\(', '\\\\[', '\\\\begin{'].filter(t => text.includes(t));
+        return {math: math.length, rendered: rendered,
+                mjx: document.querySelectorAll('mjx-container').length, raw: raw};
+    }"""
+    )
+
+
+def check_animations(page) -> list[str]:
+    """Step and play every matplotlib ``to_jshtml`` animation on the page.
+
+    Returns a list of failures (empty when every animation advanced both ways)."""
+    failures = []
+    anims = page.locator("div.animation")
+    for i in range(anims.count()):
+        a = anims.nth(i)
+        slider = a.locator("input.anim-slider")
+        img = a.locator("img[id^=_anim_img]")
+        page.wait_for_function(
+            "s => s.max > 0", arg=slider.element_handle(), timeout=10000
+        )  # the Animation object sets the slider range when it starts
+        n = int(slider.get_attribute("max") or slider.evaluate("s => s.max"))
+        a.locator('button[aria-label="Pause"]').dispatch_event("click")
+        a.locator('button[aria-label="First frame"]').dispatch_event("click")
+        v0, src0 = int(slider.input_value()), img.get_attribute("src")
+        a.locator('button[aria-label="Next frame"]').dispatch_event("click")
+        v1 = int(slider.input_value())
+        if (v0, v1) != (0, 1):
+            failures.append(f"animation {i}: Next frame moved the slider {v0} -> {v1}")
+        a.locator('button[aria-label="Last frame"]').dispatch_event("click")
+        if img.get_attribute("src") == src0:
+            failures.append(f"animation {i}: first and last of {n + 1} frames are the same image")
+        a.locator('button[aria-label="First frame"]').dispatch_event("click")
+        a.locator('button[aria-label="Play"]').dispatch_event("click")
+        try:
+            page.wait_for_function("s => +s.value > 0", arg=slider.element_handle(), timeout=5000)
+        except Exception:
+            failures.append(f"animation {i}: Play did not advance the frame within 5 s")
+        a.locator('button[aria-label="Pause"]').dispatch_event("click")
+    return failures
+
+
+def save_screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def copy_if_missing(src: Path, dest: Path) -> None:
+    """Copy a screenshot into the repository once (UPDATE_SCREENSHOT=1 refreshes it)."""
+    if not dest.exists() or os.environ.get("UPDATE_SCREENSHOT") == "1":
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)

@@ -1,0 +1,142 @@
+"""The built book in a real headless Chromium, served from 127.0.0.1 with the network cut off.
+
+Every page: no JavaScript errors, no console errors, no failed loads, no request leaving
+127.0.0.1 (each one is blocked and fails the test); math typeset by the local MathJax;
+every matplotlib animation steps and plays. The search page finds a chapter, the
+next-links reach every chapter, and each chapter is screenshotted to _build/screenshots/.
+
+Needs Debian's Chromium (``apt-get install chromium``); skipped with that hint when it is
+missing, except under ``CI=true``, where a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from bookinfra import (
+    ROOT,
+    Watch,
+    chapters,
+    check_animations,
+    chromium_browser,
+    copy_if_missing,
+    ensure_book,
+    save_screenshot,
+    serve,
+    typeset_math,
+)
+
+pytestmark = pytest.mark.browser
+
+README_SHOT = "05-vanishing-exploding"  # the chapter whose screenshot goes into the README
+
+
+@pytest.fixture(scope="module")
+def site():
+    html = ensure_book()
+    with serve(html) as url:
+        yield html, url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_browser() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(15000)
+    yield ctx
+    ctx.close()
+
+
+def open_page(context, url):
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(url, wait_until="load")
+    return page, watch
+
+
+def other_pages(html: Path) -> list[str]:
+    return [p for p in ("search.html", "genindex.html", "py-modindex.html") if (html / p).exists()]
+
+
+@pytest.mark.parametrize("doc", chapters())
+def test_chapter_in_browser(site, context, doc):
+    html, url = site
+    page, watch = open_page(context, f"{url}/{doc}.html")
+    try:
+        math = typeset_math(page)
+        assert math["rendered"] == math["math"], f"{doc}: MathJax rendered {math}"
+        assert not math["raw"], f"{doc}: raw TeX left in the text: {math['raw']}"
+        shot = save_screenshot(page, Path(doc).name)
+        if Path(doc).name == README_SHOT:
+            copy_if_missing(shot, ROOT / "docs" / "screenshot.png")
+        failures = check_animations(page)
+        assert not failures, f"{doc}: " + "; ".join(failures)
+        page.wait_for_timeout(200)  # let late errors (fonts, timers) arrive
+        assert not watch.problems(), f"{doc}: {watch.problems()}"
+    finally:
+        page.close()
+
+
+def test_other_pages_in_browser(site, context):
+    html, url = site
+    for name in ["index.html", *other_pages(html)]:
+        page, watch = open_page(context, f"{url}/{name}")
+        page.wait_for_timeout(300)
+        problems = watch.problems()
+        page.close()
+        assert not problems, f"{name}: {problems}"
+
+
+def search_word(html: Path) -> tuple[str, str]:
+    """A word from a chapter's title, and that chapter's docname."""
+    doc = chapters()[2]
+    title = re.search(r"<h1[^>]*>(.*?)</h1>", (html / f"{doc}.html").read_text(), re.S)
+    words = re.findall(r"[A-Za-z]{5,}", re.sub(r"<[^>]+>", " ", title.group(1)))
+    return max(words, key=len).lower(), doc
+
+
+def test_search_finds_a_chapter(site, context):
+    html, url = site
+    word, doc = search_word(html)
+    page, watch = open_page(context, f"{url}/search.html?q={word}")
+    try:
+        page.wait_for_function(
+            "() => document.querySelectorAll('#search-results li').length > 0", timeout=15000
+        )
+        hrefs = page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.href)")
+        assert any(f"{doc}.html" in h for h in hrefs), f"searching {word!r}: {hrefs}"
+        assert not watch.problems(), watch.problems()
+    finally:
+        page.close()
+
+
+def test_navigation_reaches_every_chapter(site, context):
+    html, url = site
+    page, watch = open_page(context, f"{url}/index.html")  # redirects to the root chapter
+    try:
+        sidebar = page.eval_on_selector_all(
+            "nav.bd-docs-nav a.reference.internal", "as => as.map(a => a.href)"
+        )
+        seen = [urlparse(page.url).path]
+        for _ in range(len(chapters()) + 5):
+            nxt = page.locator("a.right-next")
+            if nxt.count() == 0:
+                break
+            with page.expect_navigation():
+                nxt.first.click()
+            seen.append(urlparse(page.url).path)
+        assert not watch.problems(), watch.problems()
+    finally:
+        page.close()
+    expected = [f"/{d}.html" for d in chapters()]
+    assert seen[: len(expected)] == expected, f"next-links visit {seen}"
+    in_sidebar = {urlparse(h).path for h in sidebar}
+    assert set(expected[1:]) <= in_sidebar, f"sidebar lacks {set(expected[1:]) - in_sidebar}"
