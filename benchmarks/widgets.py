@@ -1,0 +1,59 @@
+"""Update time of every explorer: each control swept from its minimum to its maximum.
+
+Prints the median and 95th percentile of ``explorer.update(**{control: value})``
+(recompute + Agg draw + PNG encode), per control and per explorer, at the
+default size.  Goal: p95 <= 50 ms per explorer, so Play animates smoothly.
+
+    MPLBACKEND=Agg .venv/bin/python benchmarks/widgets.py
+"""
+
+import os
+import time
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import ipywidgets as W  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rnnlib.widgets import EXPLORERS  # noqa: E402
+
+SAMPLES = 25  # values per control
+
+
+def sweep(control):
+    """Values of ``control`` from its minimum to its maximum."""
+    if isinstance(control, W.FloatLogSlider):
+        return list(np.logspace(control.min, control.max, SAMPLES, base=control.base))
+    if isinstance(control, W.IntSlider):
+        return list(range(control.min, control.max + 1))
+    if isinstance(control, W.FloatSlider):
+        return list(np.linspace(control.min, control.max, SAMPLES))
+    if isinstance(control, W.ToggleButton):
+        return [True, False] * 3
+    return list(control.options) * 3
+
+
+def main():
+    rows = []
+    for name, cls in EXPLORERS.items():
+        ex = cls()
+        defaults = ex.values()
+        every = []
+        for cname, control in ex.controls.items():
+            times = []
+            for v in sweep(control):
+                t0 = time.perf_counter()
+                ex.update(**{cname: v})
+                times.append(time.perf_counter() - t0)
+            ex.update(**defaults)
+            every += times
+            rows.append((name, cname, len(times), np.median(times), np.percentile(times, 95)))
+        rows.append((name, "ALL", len(every), np.median(every), np.percentile(every, 95)))
+    print(f"{'explorer':<12} {'control':<12} {'n':>4} {'median ms':>10} {'p95 ms':>8}")
+    for name, cname, n, med, p95 in rows:
+        flag = "  <- over 50 ms" if cname == "ALL" and p95 > 0.050 else ""
+        print(f"{name:<12} {cname:<12} {n:>4} {med * 1e3:>10.1f} {p95 * 1e3:>8.1f}{flag}")
+
+
+if __name__ == "__main__":
+    main()

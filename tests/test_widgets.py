@@ -1,0 +1,237 @@
+"""rnnlib.widgets: every explorer, every control, both faces of the display.
+
+Runs headless (Agg).  Sweeps each control over min, max and random values and
+checks that the plotted data change, stay finite where they should, and that an
+overflow shows the "exploded" state instead of raising.
+"""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import ipywidgets as W  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import rnnlib as rl  # noqa: E402
+from rnnlib.widgets import EXPLORERS  # noqa: E402
+
+NAMES = ["backward", "decay", "clipping", "truncation", "lstm_vs_rnn"]
+
+
+@pytest.fixture(scope="module")
+def explorers():
+    return {name: EXPLORERS[name]() for name in NAMES}
+
+
+def _values(control, rng, n_random=2):
+    if isinstance(control, W.FloatLogSlider):
+        lo, hi = control.min, control.max
+        return [control.base**lo, control.base**hi] + [
+            control.base ** rng.uniform(lo, hi) for _ in range(n_random)
+        ]
+    if isinstance(control, W.IntSlider):
+        return [control.min, control.max] + [
+            int(rng.integers(control.min, control.max + 1)) for _ in range(n_random)
+        ]
+    if isinstance(control, W.FloatSlider):
+        return [control.min, control.max] + [
+            float(rng.uniform(control.min, control.max)) for _ in range(n_random)
+        ]
+    if isinstance(control, W.ToggleButton):
+        return [True, False]
+    return list(control.options)
+
+
+def _snapshot(ex):
+    return {k: np.array(v, dtype=float, copy=True) for k, v in ex.state.items()}
+
+
+def _changed(a, b):
+    if a.keys() != b.keys():
+        return True
+    return any(
+        x.shape != y.shape or not np.array_equal(x, y, equal_nan=True)
+        for x, y in ((a[k], b[k]) for k in a)
+    )
+
+
+def test_registry_names_and_contract():
+    assert sorted(EXPLORERS) == sorted(NAMES)
+    for name, cls in EXPLORERS.items():
+        assert cls.name == name
+        assert cls.main
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract(explorers, name):
+    ex = explorers[name]
+    assert isinstance(ex.ui, W.Box)
+    assert ex.main in ex.controls and "presentation" in ex.controls
+    for c in ex.controls.values():
+        assert isinstance(c, W.ValueWidget)
+    assert ex.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ex.update() is ex
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sweep_every_control(explorers, name):
+    ex = explorers[name]
+    rng = np.random.default_rng(0)
+    defaults = ex.values()
+    for cname, control in ex.controls.items():
+        changed = False
+        before = _snapshot(ex)
+        png_before = ex.image.value
+        for v in _values(control, rng):
+            ex.update(**{cname: v})
+            snap = _snapshot(ex)
+            changed |= _changed(before, snap) or ex.image.value != png_before
+            if not ex.exploded:
+                for k, arr in snap.items():
+                    assert not np.any(np.isinf(arr)), f"{name}.{cname}={v}: {k} has inf"
+        assert changed, f"{name}: sweeping {cname} changed nothing"
+        ex.update(**defaults)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_main_control_changes_plotted_data(explorers, name):
+    ex = explorers[name]
+    c = ex.controls[ex.main]
+    ex.update(**{ex.main: c.min if not isinstance(c, W.FloatLogSlider) else c.base**c.min})
+    lo = _snapshot(ex)
+    ex.update(**{ex.main: c.max if not isinstance(c, W.FloatLogSlider) else c.base**c.max})
+    assert _changed(lo, _snapshot(ex))
+    ex.update(**{ex.main: c.value})
+
+
+def test_update_rejects_unknown_controls_and_options(explorers):
+    ex = explorers["decay"]
+    with pytest.raises(ValueError, match="unknown control"):
+        ex.update(spectral=2.0)
+    with pytest.raises(ValueError, match="activation"):
+        ex.update(activation="softsign")
+
+
+def test_controls_call_update(explorers):
+    ex = explorers["truncation"]
+    ex.controls["k"].value = 3
+    assert ex.state["k"][0] == 3
+    ex.controls["k"].value = 5
+
+
+def test_backward_factors_multiply_to_library_terms(explorers):
+    ex = explorers["backward"]
+    for wrt in ("Ws", "Wx", "Wy"):
+        for N in (2, 3, 5):
+            ex.update(N=N, wrt=wrt, step=1)
+            terms = ex.state["terms"]
+            for i in range(1, N + 1) if wrt != "Wy" else [N]:
+                prod = np.prod([v for _, v in ex.factors_of(N, wrt, i)])
+                assert np.isclose(prod, terms[i - 1], rtol=1e-12, atol=1e-15)
+            assert np.isclose(terms.sum(), ex.state["total"][0])
+    ex.update(N=3, wrt="Ws", step=1)
+
+
+def test_backward_running_sum_reaches_total(explorers):
+    ex = explorers["backward"]
+    ex.update(N=3, wrt="Ws", step=3)
+    assert np.isclose(ex.state["running"][0], ex.state["total"][0])
+    ex.update(step=1)
+
+
+def test_backward_play_is_linked_to_step(explorers):
+    ex = explorers["backward"]
+    assert isinstance(ex.play, W.Play)
+    ex.update(N=6)
+    assert ex.play.max == 6 == ex.controls["step"].max
+    ex.update(N=3)
+
+
+def test_truncation_matches_library_truncated_bptt(explorers):
+    ex = explorers["truncation"]
+    ex.update(N=12, k=4, scale=1.2)
+    p, tr, ds, *_ = ex._curves(12, 1.2)
+    full = rl.rnn.bptt(p, tr, ds).Ws.ravel()
+    trunc = rl.rnn.bptt(p, tr, ds, truncate=4).Ws.ravel()
+    cos = trunc @ full / np.linalg.norm(trunc) / np.linalg.norm(full)
+    assert np.isclose(ex.state["cos"][3], cos)
+    assert np.isclose(ex.state["err"][-1], 0.0, atol=1e-12)  # k = N is full BPTT
+    ex.update(N=20, k=5, scale=1.0)
+
+
+def test_clipping_norm_keeps_direction_value_may_not(explorers):
+    ex = explorers["clipping"]
+    ex.update(method="norm", threshold=0.01)
+    assert np.isclose(ex.state["cos"][0], 1.0)
+    assert np.isclose(np.linalg.norm(ex.state["after"]), 0.01)
+    ex.update(method="value", threshold=0.01)
+    assert ex.state["cos"][0] < 1.0
+    ex.update(method="norm", threshold=1.0)
+
+
+def test_overflow_shows_exploded_state_not_an_error(monkeypatch):
+    # weights far beyond any slider's range make the forward and backward passes overflow
+    monkeypatch.setattr(rl.widgets, "_orthonormal_scale", lambda W, lam: W * 1e200)
+    for name in ("decay",):
+        ex = EXPLORERS[name]()
+        ex.update(**({"activation": "identity"} if name == "decay" else {}))
+        assert ex.exploded, name
+        assert ex.boom.get_visible() and "exploded" in ex.boom.get_text()
+        assert ex.image.value[:4] == b"\x89PNG"
+
+
+def test_training_that_stops_shows_exploded_state(explorers, monkeypatch):
+    ex = explorers["clipping"]
+    real = rl.train.sgd
+
+    def diverging(*args, **kw):
+        h = real(*args, **kw)
+        h.stopped = "non-finite loss at step 7"
+        return h
+
+    monkeypatch.setattr(rl.widgets.train, "sgd", diverging)
+    ex._runs.clear()
+    ex.update(threshold=10.0)
+    assert ex.exploded and "step 7" in ex.boom.get_text()
+    monkeypatch.undo()
+    ex._runs.clear()
+    ex.update(threshold=1.0)
+    assert not ex.exploded
+
+
+def test_decay_bound_holds_for_identity(explorers):
+    ex = explorers["decay"]
+    ex.update(activation="identity", scale=0.5, N=20, seed=1)
+    norm, bound = ex.state["norm"], ex.state["bound"]
+    assert np.all(norm <= bound * (1 + 1e-9))
+    heat = ex.state["heat"]
+    assert np.allclose(np.triu(heat, 1), 0.0)  # dE_t/dS_i = 0 for i > t
+    ex.update(activation="tanh", scale=1.0, N=30, seed=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mimebundle_has_both_faces(explorers, name):
+    ex = explorers[name]
+    before = ex.values()
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.ui.model_id
+    html = bundle["text/html"]
+    assert "<script" in html and "data:image/png;base64" in html
+    n_frames = html.count("data:image/png;base64")
+    assert 2 <= n_frames <= 30
+    assert len(html) < rl.widgets.TWIN_BUDGET_MB * 2**20
+    assert ex.values() == before  # the twin leaves the live state as it was
+    png = ex.image.value
+    ex.fig.canvas.draw()  # the finished animation must not hijack later draws
+    ex.update()
+    assert ex.image.value == png
+
+
+def test_presentation_argument_and_control():
+    ex = EXPLORERS["truncation"](presentation=True)
+    big = ex.image.width if False else len(ex.image.value)
+    assert ex.controls["presentation"].value is True
+    ex.update(presentation=False)
+    assert len(ex.image.value) < big  # a smaller image at normal size
