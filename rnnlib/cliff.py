@@ -10,7 +10,7 @@ crosses ``x_0`` a tiny change of ``(w, b)`` sends the orbit to the other
 attractor: ``E`` jumps and its gradient is orders of magnitude larger than
 anywhere else, a narrow *wall* in the error surface.  Everything here is
 vectorized: ``w`` and ``b`` may be arrays (a grid), and gradients come from
-BPTT on the scalar chain (book: {ref}`ch-clipping`)::
+BPTT on the scalar chain (book: :ref:`ch-clipping`)::
 
     delta_T = 2 (x_T - target),   delta_{t-1} = delta_t * w * sigmoid'(x_{t-1})
     dE/dw = sum_t delta_t sigmoid(x_{t-1}),   dE/db = sum_t delta_t
@@ -211,7 +211,7 @@ def sgd(
     steps : int >= 1
     clip : {None, "norm", "value"}
         ``"norm"`` rescales ``g`` to norm ``threshold`` when it is larger
-        (direction kept, book: {ref}`eq-clip-norm`); ``"value"`` clamps each
+        (direction kept, book: :eq:`eq-clip-norm`); ``"value"`` clamps each
         component to ``[-threshold, threshold]`` (direction may change).
     threshold : float > 0
         Required when ``clip`` is given.

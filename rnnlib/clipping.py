@@ -1,6 +1,6 @@
 """Gradient clipping: by global norm (direction kept) and by value.
 
-Clipping by norm (book: {ref}`eq-clip-norm`, Pascanu et al. 2013) rescales
+Clipping by norm (book: :eq:`eq-clip-norm`, Pascanu et al. 2013) rescales
 the whole gradient ``g`` (every parameter's array, taken together) when its
 norm exceeds a threshold ``theta``:
 

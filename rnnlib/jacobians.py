@@ -1,19 +1,19 @@
 """Jacobians of the state map and the vanishing/exploding-gradient bound.
 
 One step of the simple RNN, ``S_t = g1(Wx x_t + Ws S_{t-1})``, has the
-Jacobian (book: {ref}`eq-jacobian-matrix`)
+Jacobian (book: :eq:`eq-jacobian-matrix`)
 
 .. math::  \\frac{\\partial S_t}{\\partial S_{t-1}} = \\operatorname{diag}(g_1'(a_t))\\, W_s,
 
 and the long-range factor of every BPTT term is the product
-(book: {ref}`eq-jacobian-product`)
+(book: :eq:`eq-jacobian-product`)
 
 .. math::  \\frac{\\partial S_t}{\\partial S_k} = \\prod_{j=k+1}^{t}
            \\frac{\\partial S_j}{\\partial S_{j-1}},
 
 whose norm Pascanu et al. (2013) bound by ``(gamma * lambda1) ** (t - k)``
 with ``gamma = sup |g1'|`` and ``lambda1`` the largest singular value of
-``Ws`` (book: {ref}`eq-pascanu-bound`).  The functions here work on the
+``Ws`` (book: :eq:`eq-pascanu-bound`).  The functions here work on the
 trace of a *single* sequence (``xs`` of shape ``(T, D)``).
 """
 
@@ -202,7 +202,7 @@ def horizon_from_rate(rate: float, eps: float = 1e-2) -> float:
 
 
 def horizon(Ws_or_rate, g1: str = "tanh", eps: float = 1e-2) -> float:
-    """The memory horizon the bound implies (book: {ref}`eq-horizon`).
+    """The memory horizon the bound implies (book: :eq:`eq-horizon`).
 
     ``n = ln(eps) / ln(gamma * lambda1)``: after ``n`` steps the bound on
     ``||dS_t/dS_k||`` has fallen below ``eps``.

@@ -1,6 +1,6 @@
 """The long short-term memory network (LSTM) and its backpropagation through time.
 
-Model (book: {ref}`eq-lstm-cell`), every gate reading ``[x_t; S_{t-1}]``::
+Model (book: :eq:`eq-lstm-cell`), every gate reading ``[x_t; S_{t-1}]``::
 
     f_t = sigmoid(Wf [x_t; S_{t-1}] + bf)      forget gate
     i_t = sigmoid(Wi [x_t; S_{t-1}] + bi)      input gate
@@ -262,7 +262,7 @@ class Grads:
 
     @property
     def finite(self) -> bool:
-        """False if any gradient overflowed: training must stop, not step."""
+        """False if any gradient overflowed; training must then stop, not step."""
         return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
 
     @property

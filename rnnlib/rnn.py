@@ -1,6 +1,6 @@
 """The simple recurrent network and backpropagation through time.
 
-Model (book: {ref}`eq-rnn-state`, {ref}`eq-rnn-output`, {ref}`eq-error`)::
+Model (book: :eq:`eq-rnn-state`, :eq:`eq-rnn-output`, :eq:`eq-error`)::
 
     a_t = Wx x_t + Ws S_{t-1}        S_t = g1(a_t)
     z_t = Wy S_t                     Y_t = g2(z_t)
@@ -267,7 +267,7 @@ def bptt(
     """Backpropagation through time.
 
     Runs the recursion ``dE/dS_{t-1} = e_{t-1} + dE/dS_t diag(g1'(a_t)) Ws``
-    (book: {ref}`eq-backward-recursion`) and then forms every weight gradient
+    (book: :eq:`eq-backward-recursion`) and then forms every weight gradient
     as one product over all steps, e.g. ``dE/dWs = sum_i dE/da_i S_{i-1}^T``.
 
     Parameters

@@ -1,13 +1,13 @@
 r"""The scalar RNN in SymPy: the chain-rule sums of BPTT written out and checked.
 
 Model with one input, one hidden unit and one output (``D = H = O = 1``),
-book: {ref}`eq-rnn-state`, {ref}`eq-rnn-output`, {ref}`eq-error`::
+book: :eq:`eq-rnn-state`, :eq:`eq-rnn-output`, :eq:`eq-error`::
 
     S_k = g1(W_x x_k + W_s S_{k-1})     (k = 1..N)
     Y_N = g2(W_y S_N)                   E_N = (d_N - Y_N)^2
 
 in symbols named ``W_x, W_s, W_y, x_1..x_N, S_0, d_N``.  The gradient of
-``E_N`` with respect to ``W_s`` (book: {ref}`eq-bptt-general`) is a sum of
+``E_N`` with respect to ``W_s`` (book: :eq:`eq-bptt-general`) is a sum of
 ``N`` chain-rule terms, one per step ``i`` that uses the weight,
 
 .. math::  \frac{\partial E_N}{\partial W_s} = \sum_{i=1}^{N}
@@ -431,9 +431,9 @@ def latex_seed(wrt: str, general: bool = False) -> Latex:
 
 
 def latex_general(wrt: str) -> Latex:
-    """The corrected general formula for ``dE_N/dW`` (book: {ref}`eq-bptt-general`)::
+    """The corrected general formula for ``dE_N/dW`` (book: :eq:`eq-bptt-general`)::
 
-    dE_N/dW_s = sum_{i=1}^N dE_N/dY_N dY_N/dS_N (prod_{k=i+1}^N dS_k/dS_{k-1}) d+S_i/dW_s
+        dE_N/dW_s = sum_{i=1}^N dE_N/dY_N dY_N/dS_N (prod_{k=i+1}^N dS_k/dS_{k-1}) d+S_i/dW_s
     """
     check.choice(wrt, WRT, "wrt")
     w = _W[wrt].name
@@ -499,9 +499,9 @@ class Comparison:
     ----------
     rows : list of (wrt, i, sympy_term, bptt_term)
     totals : dict wrt -> dict with "terms" (sum), "gradient", "bptt", "fd"
-    term_err : float   max |SymPy term - bptt term| / max(1, |bptt term|)
+    term_err : float   ``max |SymPy term - bptt term| / max(1, |bptt term|)``
     total_err : float  same for sum(terms), gradient() and bptt totals
-    fd_err : float     max |gradient - finite difference| / max(1, |gradient|)
+    fd_err : float     ``max |gradient - finite difference| / max(1, |gradient|)``
     """
 
     N: int

@@ -39,7 +39,7 @@ class History:
     stopped : str or None
         Why training ended early (e.g. ``"non-finite gradient at step 17"``);
         None if it ran all ``steps``.
-    params : Params
+    params : model.Params
         The last finite parameters (never NaN or inf).
     """
 

@@ -4,7 +4,7 @@ Both :func:`rnnlib.rnn.bptt` and :func:`rnnlib.lstm.bptt` reduce to the same
 loop.  Given the *local* error each loss term sends into the state it reads,
 ``e_t = dE_t/dS_t`` (through the output only), and the transposed Jacobian
 of one step, ``v -> v @ dS_t/dS_{t-1}``, the total error signal obeys
-(book: {ref}`eq-backward-recursion`)
+(book: :eq:`eq-backward-recursion`)
 
 .. math::  \\frac{\\partial E}{\\partial S_{t-1}} = e_{t-1}
            + \\frac{\\partial E}{\\partial S_t}\\,\\frac{\\partial S_t}{\\partial S_{t-1}},
