@@ -134,3 +134,20 @@ def test_directional_derivatives():
 def test_unknown_order():
     with pytest.raises(ValueError, match="^order:"):
         gc.numeric_grad(f, quad(), order=3)
+
+
+def test_default_tolerance_follows_the_rounding_noise_of_large_losses():
+    """A long sequence with a loss ~40: correct gradients pass with the defaults, a
+    1e-4 relative error in one entry does not."""
+    from rnnlib import lstm
+
+    rng = np.random.default_rng(0)
+    p = lstm.init(1, 4, 1, seed=0)
+    xs, ds = rng.normal(size=(40, 1)), rng.normal(size=(40, 1))
+    loss = lambda q: lstm.loss(lstm.forward(q, xs), ds, "all")  # noqa: E731
+    g = lstm.bptt(p, lstm.forward(p, xs), ds, "all")
+    r = gc.check(loss, p, g)
+    assert loss(p) > 10 and r.passed
+    assert r.atol == pytest.approx(gc.NOISE * np.finfo(float).eps * loss(p) / 1e-6)
+    g.Wo[0, 0] *= 1 + 1e-4
+    assert not gc.check(loss, p, g).passed
