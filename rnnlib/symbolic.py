@@ -434,6 +434,8 @@ def latex_general(wrt: str) -> Latex:
     """The corrected general formula for ``dE_N/dW`` (book: :eq:`eq-bptt-general`)::
 
         dE_N/dW_s = sum_{i=1}^N dE_N/dY_N dY_N/dS_N (prod_{k=i+1}^N dS_k/dS_{k-1}) d+S_i/dW_s
+
+    ``d+`` marks the immediate partial.
     """
     check.choice(wrt, WRT, "wrt")
     w = _W[wrt].name
