@@ -49,5 +49,5 @@ def positive_int(x, name: str, allow_none: bool = False) -> int | None:
 def choice(x, options, name: str):
     """One of ``options``."""
     if x not in options:
-        raise ValueError(f"{name}: expected one of {sorted(options)}, got {x!r}")
+        raise ValueError(f"{name}: expected one of {list(options)}, got {x!r}")
     return x
