@@ -338,10 +338,11 @@ class Painter:
     def _current_limits(self):
         return tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes)
 
-    def png(self, full=False) -> bytes:
+    def png(self, full=False, redraw=False) -> bytes:
+        """PNG bytes of the figure; ``redraw`` refreshes the background, ``full`` the layout too."""
         canvas = self.fig.canvas
         limits = self._current_limits()
-        if full or self._background is None or limits != self._limits:
+        if full or redraw or self._background is None or limits != self._limits:
             if full:  # labels or sizes changed: lay out again (slow), otherwise keep positions
                 self.fig.set_layout_engine("constrained")
             for a in self.dynamic:

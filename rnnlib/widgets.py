@@ -91,10 +91,10 @@ class Explorer:
             v = self.values()
             full = self._present(v.pop("presentation"))
             key = self._static_key(v)
-            full = full or key != self._static
+            redraw = key != self._static  # static labels changed; the layout can stay
             self._static = key
             self._draw(**v)
-            self.image.value = self.painter.png(full=full)
+            self.image.value = self.painter.png(full=full, redraw=redraw)
         finally:
             self._busy = False
         return self
@@ -399,9 +399,6 @@ class Decay(Explorer):
         hx.set_title(r"$\|\partial E_t/\partial S_i\|$, loss at every step", fontsize=9)
         return (self.l_norm, self.l_term, self.l_bound, self.l_hor, self.info, self.boom, self.im)
 
-    def _static_key(self, v):
-        return v["N"]
-
     def _model(self, scale, activation, N, seed):
         rng = np.random.default_rng(seed)
         p = rnn.init(1, self.H, 1, seed=seed)
@@ -643,9 +640,6 @@ class Truncation(Explorer):
             self.l_err,
             self.m_err,
         )
-
-    def _static_key(self, v):
-        return v["N"], v["scale"]
 
     def _curves(self, N, scale):
         key = (N, scale)
