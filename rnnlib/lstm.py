@@ -19,7 +19,6 @@ or ``(T, B, D)``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -194,37 +193,6 @@ def _undo_step(F, I, O, G, C_prev, C, dS, dC):
     return dA, dC
 
 
-class Terms(Mapping):
-    """Per-step terms of each gradient, computed on first access.
-
-    ``terms[name][i-1]`` is the part entering through step ``i``'s own use of
-    the weight, e.g. ``dE/da^f_i [x_i; S_{i-1}]^T`` for ``Wf``; shape
-    ``(T,) + W.shape``; ``terms[name].sum(axis=0)`` is the total.
-    """
-
-    def __init__(self, pairs):
-        self._pairs, self._cache = pairs, {}
-
-    def __getitem__(self, name):
-        if name not in self._cache:
-            left, right = self._pairs[name]
-            T = left.shape[0]
-            L = left.reshape(T, -1, left.shape[-1])
-            with np.errstate(over="ignore", invalid="ignore"):
-                if right is None:  # a bias: its immediate partial is the identity
-                    self._cache[name] = L.sum(axis=1)
-                else:
-                    R = right.reshape(T, -1, right.shape[-1])
-                    self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
-        return self._cache[name]
-
-    def __iter__(self):
-        return iter(self._pairs)
-
-    def __len__(self):
-        return len(self._pairs)
-
-
 @dataclass
 class Grads:
     """Gradients of the loss with their per-step decomposition.
@@ -233,7 +201,7 @@ class Grads:
     ----------
     Wf, Wi, Wo, Wg, bf, bi, bo, bg, Wy : ndarray
         ``dE/dW``, shaped like the parameters.
-    terms : Terms
+    terms : rnnlib.rnn.Terms
         ``terms[name][i-1]``: the term entering through step ``i``; sums to the total.
     dS, dC : ndarray, (T+1, [B,] H)
         ``dE/dS_i`` and ``dE/dC_i`` (``dC`` includes the path through
@@ -253,7 +221,7 @@ class Grads:
     bo: np.ndarray
     bg: np.ndarray
     Wy: np.ndarray
-    terms: Terms = field(repr=False)
+    terms: rnn.Terms = field(repr=False)
     dS: np.ndarray = field(repr=False)
     dC: np.ndarray = field(repr=False)
     step_norms: np.ndarray = field(repr=False)
@@ -331,4 +299,4 @@ def bptt(
     pairs.update({f"b{n}": (d, None) for n, d in zip(GATES, gate_errors, strict=True)})
     pairs["Wy"] = (dZ, tr.S[1:])
     dC_all = np.concatenate([back.dS[:1, ..., H:], dC])
-    return Grads(*dW, *db, dY, Terms(pairs), back.dS[..., :H], dC_all, back.norms, back.clipped)
+    return Grads(*dW, *db, dY, rnn.Terms(pairs), back.dS[..., :H], dC_all, back.norms, back.clipped)

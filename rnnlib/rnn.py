@@ -183,20 +183,30 @@ class Terms(Mapping):
     that enters through step ``i``'s own use of the weight (the immediate
     partial ``d+S_i/dWs`` of the book).  Shapes ``(T,) + W.shape``;
     ``terms[name].sum(axis=0)`` is the total gradient.
+
+    Parameters
+    ----------
+    pairs : dict
+        ``name -> (left, right)`` with ``left`` of shape ``(T, [B,] m)`` (the
+        error at the weight's output) and ``right`` of shape ``(T, [B,] n)``
+        (what the weight multiplies), or ``right = None`` for a bias.
+        Shared with :mod:`rnnlib.lstm`.
     """
 
-    def __init__(self, delta, S_prev, xs, dZ, S_out):
-        self._pairs = {"Wx": (delta, xs), "Ws": (delta, S_prev), "Wy": (dZ, S_out)}
-        self._cache = {}
+    def __init__(self, pairs):
+        self._pairs, self._cache = pairs, {}
 
     def __getitem__(self, name):
         if name not in self._cache:
             left, right = self._pairs[name]  # KeyError for unknown names, as a Mapping should
             T = left.shape[0]
             L = left.reshape(T, -1, left.shape[-1])
-            R = right.reshape(T, -1, right.shape[-1])
             with np.errstate(over="ignore", invalid="ignore"):  # overflowed runs report, not warn
-                self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
+                if right is None:  # a bias: its immediate partial is the identity
+                    self._cache[name] = L.sum(axis=1)
+                else:
+                    R = right.reshape(T, -1, right.shape[-1])
+                    self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
         return self._cache[name]
 
     def __iter__(self):
@@ -261,7 +271,11 @@ def output_error(tr: Trace, ds, at: str = "last") -> np.ndarray:
 
 
 def bptt(
-    p: Params, tr: Trace, ds, at: str = "last", truncate: int | None = None,
+    p: Params,
+    tr: Trace,
+    ds,
+    at: str = "last",
+    truncate: int | None = None,
     clip_step: float | None = None,
 ) -> Grads:
     """Backpropagation through time.
@@ -310,7 +324,7 @@ def bptt(
             Wx=flat.T @ tr.xs.reshape(-1, tr.xs.shape[-1]),
             Ws=flat.T @ tr.S[:-1].reshape(-1, H),
             Wy=dZ.reshape(-1, O).T @ tr.S[1:].reshape(-1, H),
-            terms=Terms(delta, tr.S[:-1], tr.xs, dZ, tr.S[1:]),
+            terms=Terms({"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}),
             dS=back.dS,
             step_norms=back.norms,
             step_clipped=back.clipped,
