@@ -12,12 +12,13 @@ Colours are the Okabe-Ito palette, safe for the common colour-vision deficiencie
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import LogLocator, NullLocator
 from PIL import Image
@@ -76,6 +77,57 @@ def log_limits(ax, *ys, floor=1e-12, pad=1.0, which="y"):
     tight = np.log10(cur_hi) - np.log10(max(cur_lo, 1e-300)) <= np.log10(hi / lo) + 2
     if not (covers and tight):
         (ax.set_ylim if which == "y" else ax.set_xlim)(lo, hi)
+
+
+def fixed_log_limits(ax, lo, hi, which="y"):
+    """Fix a log axis to ``[lo, hi]`` (chosen from a control's whole range, so it never moves)."""
+    (ax.set_ylim if which == "y" else ax.set_xlim)(lo, hi)
+    ax.set_autoscale_on(False)
+
+
+def offscale(ax, color=OKABE_ITO["vermillion"]):
+    """Markers for values beyond fixed y-limits: ``^`` at the top edge, ``v`` at the bottom."""
+    kw = dict(color=color, ms=6, clip_on=False, zorder=5)
+    up, down = ax.plot([], [], "^", **kw)[0], ax.plot([], [], "v", **kw)[0]
+    for m in (up, down):
+        m.set_in_layout(False)  # empty, unclipped markers would otherwise collapse the layout
+    return up, down
+
+
+def set_offscale(markers, ax, *xys):
+    """Mark the points of ``(x, y)`` pairs that lie above or below ``ax``'s y-limits.
+
+    Non-finite values above the top (inf) are marked too; NaN and values <= 0
+    stay gaps.  Returns how many points were off the scale.
+    """
+    lo, hi = ax.get_ylim()
+    ups, downs = [], []
+    for x, y in xys:
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        with np.errstate(invalid="ignore"):
+            ups.append(x[(y > hi)])
+            downs.append(x[(y > 0) & (y < lo)])
+    up, down = np.concatenate(ups), np.concatenate(downs)
+    markers[0].set_data(up, np.full(up.shape, hi))
+    markers[1].set_data(down, np.full(down.shape, lo))
+    return up.size + down.size
+
+
+def unused_span(ax, color="#E4E4E4"):
+    """A grey band over the unused right part of a fixed x-range (see :func:`set_unused`)."""
+    r = Rectangle(
+        (0, 0), 0, 1, transform=ax.get_xaxis_transform(), fc=color, ec="none", alpha=0.7, zorder=0.5
+    )
+    ax.add_patch(r)
+    return r
+
+
+def set_unused(span, start):
+    """Grey the x-range from ``start`` to the right edge of the axes."""
+    hi = span.axes.get_xlim()[1]
+    span.set_x(start)
+    span.set_width(max(hi - start, 0.0))
+    span.set_visible(hi > start)
 
 
 def status_text(ax, color=OKABE_ITO["black"], loc=(0.02, 0.97), **kw):
@@ -200,10 +252,10 @@ def unrolled_graph(ax, n_max):
 
     Returns a dict of artists: ``S`` (n_max+1 node texts), ``x`` (n_max), ``Y``,
     ``E``, edge lines ``Ws`` (n_max), ``Wx`` (n_max), ``Wy``, ``YE`` and
-    ``jac`` (n_max value labels on the recurrent edges) and ``lit`` (discs over
-    the nodes on the lit path).  Only ``lit``, the edges and ``jac`` change as the
-    path moves; the node texts change only with ``N``.  Positions are set by
-    :func:`set_graph`.
+    ``jac`` (n_max value labels on the recurrent edges, shown for every step
+    k <= N) and ``lit`` (discs over the nodes on the lit path).  Only ``lit``
+    and the edges change as the path moves; the node texts and ``jac`` change
+    only with ``N``.  Positions are set by :func:`set_graph`.
     """
     ax.set_axis_off()
     ax.set_xlim(-0.08, 1.12)
@@ -229,7 +281,7 @@ def unrolled_graph(ax, n_max):
         "Wy": edge(),
         "YE": edge(),
         "jac": [
-            ax.text(0, 1.2, "", ha="center", va="bottom", fontsize=8, color=OKABE_ITO["vermillion"])
+            ax.text(0, 1.2, "", ha="center", va="bottom", fontsize=8, color="#555555")
             for _ in range(n_max)
         ],
         # the lit nodes: a translucent disc over each node (the node texts stay static)
@@ -278,7 +330,6 @@ def set_graph(g, N, path_from=None, wrt="Ws"):
         wk.set_linewidth(3.0 if chain or own else 1.5)
         wk.set_linestyle(":" if own else "-")
         jk.set_position(((xs[k - 1] + xs[k]) / 2, 1.12))
-        jk.set_visible(bool(chain))
         xe.set_data([xs[k], xs[k]], [0.22, 0.78])
         xe.set_color(hot if lit_x else cold)
         xe.set_linewidth(3.0 if lit_x else 1.5)
@@ -322,37 +373,94 @@ def set_presentation(fig, on, font=1.25, line=1.6, dpi=1.5):
 class Painter:
     """Render a figure to PNG bytes, blitting the changing artists when it can.
 
-    ``dynamic`` artists are drawn over a cached background; the background is
-    redrawn (a full draw) only when an axis range changed, when ``full=True``,
-    or on the first call.  The layout is computed on full draws that follow a
-    layout change, then frozen, because constrained layout is the slowest part
-    of a draw.
+    ``dynamic`` artists are drawn over a cached background.  Backgrounds are
+    cached by ``key`` (whatever else the caller says the static picture depends
+    on, e.g. presentation mode), the axis ranges and the dpi, together with the
+    axes positions they were drawn at, so returning to an earlier state (a
+    presentation toggle, an option seen before) is a blit too.  A full draw
+    happens on a cache miss; the layout is computed only when ``full=True`` and
+    no layout for this ``layout`` is known, then frozen, because constrained
+    layout is the slowest part of a draw.
+
+    ``semi`` artists change rarely (e.g. the nodes of a graph of ``N`` steps):
+    they are drawn over the background once per ``semi_key`` and that picture
+    is cached as a second layer, so most updates draw only ``dynamic``.
     """
 
-    def __init__(self, fig, dynamic):
+    def __init__(self, fig, dynamic, semi=(), cache_size=24):
         self.fig = fig
         self.dynamic = list(dynamic)
-        self._limits = None
-        self._background = None
+        self.semi = list(semi)
+        self.cache_size = cache_size
+        self._cache: OrderedDict = OrderedDict()  # (key, layout, limits, dpi) -> (bg, positions)
+        self._layouts: dict = {}  # layout -> axes positions
+        self.full_draws = 0  # how many times the background was drawn (for tests and tuning)
 
     def _current_limits(self):
         return tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes)
 
-    def png(self, full=False, redraw=False) -> bytes:
-        """PNG bytes of the figure; ``redraw`` refreshes the background, ``full`` the layout too."""
+    def _positions(self):
+        """Original and active (after fixed aspect) position of every axes, as plain tuples."""
+        return tuple(
+            (ax.get_position(original=True).bounds, ax.get_position().bounds)
+            for ax in self.fig.axes
+        )
+
+    def _set_positions(self, positions):
+        for ax, (orig, active) in zip(self.fig.axes, positions, strict=True):
+            ax.set_position(orig, which="original")
+            ax.set_position(active, which="active")
+
+    def png(self, full=False, redraw=False, key=None, layout=None, semi_key=None) -> bytes:
+        """PNG bytes of the figure.
+
+        ``key`` names the static state (the background), ``layout`` the sizes
+        the layout depends on (e.g. presentation mode); ``full`` says the sizes
+        changed, so the layout for ``layout`` is reused if known and computed
+        otherwise; ``redraw`` forces a fresh background.
+        """
         canvas = self.fig.canvas
-        limits = self._current_limits()
-        if full or redraw or self._background is None or limits != self._limits:
-            if full:  # labels or sizes changed: lay out again (slow), otherwise keep positions
+        if full and layout in self._layouts:
+            self._set_positions(self._layouts[layout])
+            self.fig.set_layout_engine("none")
+            full = False
+        ckey = (key, layout, self._current_limits(), self.fig.dpi)
+        hit = None if (full or redraw) else self._cache.get(ckey)
+        if hit is None:
+            if full:  # sizes changed: lay out again (slow), otherwise keep positions
                 self.fig.set_layout_engine("constrained")
-            for a in self.dynamic:
+            for a in self.dynamic + self.semi:
                 a.set_animated(True)
             canvas.draw()
+            self.full_draws += 1
             self.fig.set_layout_engine("none")  # keep the positions just computed
-            self._background = canvas.copy_from_bbox(self.fig.bbox)
-            self._limits = self._current_limits()
+            positions = self._positions()
+            if full or layout not in self._layouts:
+                self._layouts[layout] = positions
+            ckey = (key, layout, self._current_limits(), self.fig.dpi)
+            self._cache[ckey] = (canvas.copy_from_bbox(self.fig.bbox), positions)
+            self._trim()
         else:
-            canvas.restore_region(self._background)
+            if hit[1] != self._positions():
+                self._set_positions(hit[1])
+            self._cache.move_to_end(ckey)
+        if self.semi:
+            skey = (ckey, "semi", semi_key)
+            shit = self._cache.get(skey)
+            if shit is None:
+                if hit is not None:
+                    canvas.restore_region(hit[0])
+                renderer = canvas.get_renderer()
+                for a in self.semi:
+                    if a.get_visible():
+                        a.draw(renderer)
+                self._cache[skey] = (canvas.copy_from_bbox(self.fig.bbox), None)
+                self._trim()
+            else:
+                self._cache.move_to_end(skey)
+                canvas.restore_region(shit[0])
+        elif hit is not None:
+            canvas.restore_region(hit[0])
         renderer = canvas.get_renderer()
         for a in self.dynamic:
             if a.get_visible():
@@ -362,8 +470,12 @@ class Painter:
         Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
+    def _trim(self):
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
     def release(self):
         """Make the dynamic artists ordinary again (for savefig and animations)."""
-        for a in self.dynamic:
+        for a in self.dynamic + self.semi:
             a.set_animated(False)
-        self._background = None
+        self._cache.clear()

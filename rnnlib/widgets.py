@@ -59,7 +59,8 @@ class Explorer:
         self.fig, self.ax = plots.figure(self.mosaic, self.figsize, self.dpi, **self.gridspec)
         self.exploded = False
         self.state: dict[str, np.ndarray] = {}
-        self.painter = plots.Painter(self.fig, self._build())
+        self.semi: list = []  # artists that change rarely (see plots.Painter); _build may fill
+        self.painter = plots.Painter(self.fig, self._build(), semi=self.semi)
         self._presenting = False
         self._static = None
         self._busy = False
@@ -91,10 +92,11 @@ class Explorer:
             v = self.values()
             full = self._present(v.pop("presentation"))
             key = self._static_key(v)
-            redraw = key != self._static  # static labels changed; the layout can stay
             self._static = key
             self._draw(**v)
-            self.image.value = self.painter.png(full=full, redraw=redraw)
+            self.image.value = self.painter.png(
+                full=full, key=key, layout=self._presenting, semi_key=self._semi_key(v)
+            )
         finally:
             self._busy = False
         return self
@@ -176,6 +178,11 @@ class Explorer:
         raise NotImplementedError
 
     def _static_key(self, v):
+        """What the background depends on besides axis ranges and presentation mode."""
+        return None
+
+    def _semi_key(self, v):
+        """What the ``semi`` artists depend on."""
         return None
 
     def _draw(self, **v):
@@ -204,6 +211,7 @@ class Backward(Explorer):
     N_MAX = 8
     interval = 800
     PARAMS = rnn.Params(Wx=np.array([[0.8]]), Ws=np.array([[1.2]]), Wy=np.array([[0.9]]))
+    YLIM = 4.75  # fixed: every term, running sum and total for N <= N_MAX fits (tested)
 
     def _controls(self):
         step = _slider(W.IntSlider, 1, 1, 3, 1, "step back")
@@ -225,6 +233,9 @@ class Backward(Explorer):
     def _build(self):
         ax, bx = self.ax["graph"], self.ax["bars"]
         self.graph = plots.unrolled_graph(ax, self.N_MAX)
+        g = self.graph
+        # the nodes and the Jacobian values on the recurrent edges change only with N
+        self.semi += [*g["S"], *g["x"], g["Y"], g["E"], *g["jac"]]
         ax.set_ylim(-0.95, 2.35)
         # factor names (math, a finite set the mathtext cache keeps) above their values (plain)
         slot = dict(transform=ax.transAxes, fontsize=10, ha="left")
@@ -239,9 +250,14 @@ class Backward(Explorer):
         bx.axhline(0, color=plots.MUTED, lw=0.8)
         bx.set_xlabel("$i$ (the step where the weight is used)")
         bx.xaxis.set_major_locator(MaxNLocator(integer=True))
-        self.ylabel = bx.set_ylabel("term $i$")
+        bx.set_xlim(0.4, self.N_MAX + 0.6)
+        bx.set_ylim(-self.YLIM, self.YLIM)
+        bx.set_ylabel("term $i$")
         bx.legend(loc="lower left", fontsize=8, frameon=False, ncol=2)
-        self.note = plots.status_text(bx, loc=(0.99, 0.97), ha="right")
+        self.note_name = plots.status_text(bx, loc=(0.99, 0.97), ha="right")
+        self.note = plots.status_text(bx, loc=(0.99, 0.84), ha="right")
+        # the factor names depend only on (N, wrt, i < N): drawn with the nodes, per semi key
+        self.semi += [*self.f_names, self.note_name]
         self.boom = plots.exploded_text(bx)
         return (
             *self.bar.patches,
@@ -249,17 +265,51 @@ class Backward(Explorer):
             self.total,
             self.factors,
             self.note,
-            *self.f_names,
             *self.f_vals,
-            *[a for k in ("Ws", "Wx", "jac") for a in self.graph[k]],
+            *[a for k in ("Ws", "Wx") for a in self.graph[k]],
             self.graph["lit"],
             self.graph["Wy"],
             self.graph["YE"],
             self.boom,
         )
 
-    def _static_key(self, v):
-        return v["N"], v["wrt"]
+    def __init__(self, presentation: bool = False):
+        super().__init__(presentation)
+        self._warm_mathtext()
+
+    def _warm_mathtext(self):
+        """Parse every node and factor label once (mathtext parsing costs ~5 ms a string).
+
+        Matplotlib caches parsed mathtext, so later updates only draw glyphs.
+        """
+        renderer = self.fig.canvas.get_renderer()
+        g = self.graph
+        names = {
+            rf"${n}$"
+            for wrt in ("Ws", "Wx", "Wy")
+            for i in (1, 2)
+            for n, _ in self.factors_of(2, wrt, i)
+        }
+        slots = [(t, t.get_text()) for t in (*g["S"], *g["x"])]
+        slots += [(self.f_names[0], s) for s in sorted(names)]
+        slots += [
+            (self.note_name, rf"terms of $\partial E_N/\partial {w}$")
+            for w in ("W_s", "W_x", "W_y")
+        ]
+        for t, text in slots:
+            old, vis = t.get_text(), t.get_visible()
+            t.set_text(text)
+            t.set_visible(True)
+            t.draw(renderer)
+            t.set_text(old)
+            t.set_visible(vis)
+        self.image.value = self.painter.png(
+            key=self._static, layout=self._presenting, semi_key=self._semi_key(self.values())
+        )
+
+    def _semi_key(self, v):
+        N = v["N"]
+        return N, v["wrt"], v["wrt"] != "Wy" and min(v["step"], N) > 1  # i < N: a product factor
 
     def _compute(self, N, wrt):
         key = (N, wrt)
@@ -289,9 +339,9 @@ class Backward(Explorer):
         own = tr.S[i - 1, 0] if wrt == "Ws" else tr.xs[i - 1, 0]
         w = "W_s" if wrt == "Ws" else "W_x"
         out = [(r"\partial E_N/\partial Y_N", dEdY), (r"\partial Y_N/\partial S_N", p.Wy[0, 0])]
-        if i < N:
-            out.append((rf"\prod_{{k={i + 1}}}^{{N}}\partial S_k/\partial S_{{k-1}}", jac))
-        out.append((rf"\partial^+ S_{{{i}}}/\partial {w}", d1[i - 1] * own))
+        if i < N:  # names use the symbol i (a finite set of strings, parsed once and cached)
+            out.append((r"\prod_{k=i+1}^{N}\partial S_k/\partial S_{k-1}", jac))
+        out.append((rf"\partial^+ S_i/\partial {w}", d1[i - 1] * own))
         return out
 
     def _draw(self, step, wrt, N):
@@ -320,13 +370,9 @@ class Backward(Explorer):
         run = np.cumsum(terms[::-1])[::-1][i - 1 :]
         self.running.set_data(ks, run)
         self.total.set_ydata([total, total])
-        bx = self.ax["bars"]
-        bx.set_xlim(0.4, N + 0.6)
-        hi = max(np.abs(terms).max(), np.abs(np.cumsum(terms)).max(), abs(total), 1e-3) * 1.25
-        bx.set_ylim(-hi, hi)
         name = {"Ws": "W_s", "Wx": "W_x", "Wy": "W_y"}[wrt]
-        self.ylabel.set_text(rf"term $i$ of $\partial E_N/\partial {name}$")
-        self.note.set_text(f"sum so far {run[0]:.4g} of total {total:.4g}")
+        self.note_name.set_text(rf"terms of $\partial E_N/\partial {name}$")  # 3 strings: cached
+        self.note.set_text(f"sum so far {run[0]:.4g} of total {total:.4g}")  # plain text: cheap
         bad = not (np.all(np.isfinite(terms)) and np.isfinite(total))
         self._explode(self.boom, bad)
         self.state = {
@@ -344,6 +390,8 @@ class Decay(Explorer):
     mosaic = [["norms", "heat"]]
     gridspec = {"width_ratios": [1.5, 1]}
     H = 8
+    N_MAX = 60
+    YLIM = (1e-15, 1e15)  # fixed, so no control moves an axis; beyond it: off-scale markers
 
     def _controls(self):
         return {
@@ -367,6 +415,7 @@ class Decay(Explorer):
     def _build(self):
         ax, hx = self.ax["norms"], self.ax["heat"]
         plots.log_axis(ax)
+        self.unused = plots.unused_span(ax)
         self.l_norm = ax.plot(
             [], [], "o-", ms=3, color=C["blue"], label=r"$\|\partial E_N/\partial S_i\|$"
         )[0]
@@ -387,17 +436,36 @@ class Decay(Explorer):
             r"(\gamma\lambda_1)^{N-i}$",
         )[0]
         self.l_hor = ax.axvline(0, color=C["green"], ls=":", lw=2, label="horizon")
+        self.off = plots.offscale(ax)
         ax.set_xlabel("$i$")
         ax.set_ylabel("size")
-        ax.legend(loc="lower right", fontsize=7, frameon=False)
+        ax.set_xlim(0.5, self.N_MAX + 0.5)
+        plots.fixed_log_limits(ax, *self.YLIM)
+        # drawn with the changing artists, so the grey "unused" band never covers it
+        self.legend = ax.legend(loc="lower right", fontsize=7, frameon=False)
         self.info = plots.status_text(ax)
         self.boom = plots.exploded_text(ax)
         self.im = plots.heatmap(hx, 1e-8, 1e4)
+        hx.set_facecolor("#EEEEEE")  # the heatmap's colour for "no entry" (i > t, t > N)
+        hx.set_xlim(0.5, self.N_MAX + 0.5)
+        hx.set_ylim(0.5, self.N_MAX + 0.5)
+        hx.set_autoscale_on(False)
         self.fig.colorbar(self.im, ax=hx, shrink=0.9)
         hx.set_xlabel("$i$")
         hx.set_ylabel("$t$")
         hx.set_title(r"$\|\partial E_t/\partial S_i\|$, loss at every step", fontsize=9)
-        return (self.l_norm, self.l_term, self.l_bound, self.l_hor, self.info, self.boom, self.im)
+        return (
+            self.unused,
+            self.l_norm,
+            self.l_term,
+            self.l_bound,
+            self.l_hor,
+            *self.off,
+            self.legend,
+            self.info,
+            self.boom,
+            self.im,
+        )
 
     def _model(self, scale, activation, N, seed):
         rng = np.random.default_rng(seed)
@@ -425,8 +493,8 @@ class Decay(Explorer):
         self.l_hor.set_visible(bool(np.isfinite(h) and h < N))
         if np.isfinite(h):
             self.l_hor.set_xdata([N - h, N - h])
-        ax.set_xlim(0.5, N + 0.5)
-        plots.log_limits(ax, norm, term, floor=1e-30)
+        plots.set_unused(self.unused, N + 0.5)
+        plots.set_offscale(self.off, ax, (i, norm), (i, term), (i, bound))
         hor = f"horizon ≈ {h:.1f} steps" if np.isfinite(h) else "no horizon (γλ₁ ≥ 1)"
         self.info.set_text(
             f"γλ₁ = {jacobians.gamma(activation):g}×{scale:.2f} = {rate:.2f};  {hor}"
@@ -459,6 +527,7 @@ class Clipping(Explorer):
     gridspec = {"width_ratios": [1, 1.4]}
     frames = 17
     H, T, BATCH, STEPS, LR = 8, 15, 4, 30, 0.3
+    YLIM = {"loss": (1e-6, 1e8), "gnorm": (1e-4, 1e8)}  # fixed; beyond: off-scale markers
 
     def _controls(self):
         return {
@@ -481,13 +550,16 @@ class Clipping(Explorer):
         vx.set_title(r"$g$ (blue) and clipped $g$ (orange)", fontsize=9)
         self.vinfo = plots.status_text(vx, loc=(0.02, 0.98))
         self.lines = {}
+        self.off = {}
         for ax, what in ((lx, "loss"), (gx, "gnorm")):
             plots.log_axis(ax)
             ax.set_xlim(0, self.STEPS)
+            plots.fixed_log_limits(ax, *self.YLIM[what])
             self.lines[what] = (
                 ax.plot([], [], color=C["vermillion"], lw=1.5, label="no clipping")[0],
                 ax.plot([], [], color=C["blue"], lw=1.5, label="clipped")[0],
             )
+            self.off[what] = plots.offscale(ax, color=C["black"])
         self.l_theta = gx.axhline(1.0, color=C["black"], ls=":", lw=1, label=r"$\theta$")
         lx.set_ylabel("loss")
         gx.set_ylabel(r"$\|\partial E/\partial W\|$")
@@ -502,6 +574,8 @@ class Clipping(Explorer):
             self.vinfo,
             *self.lines["loss"],
             *self.lines["gnorm"],
+            *self.off["loss"],
+            *self.off["gnorm"],
             self.l_theta,
             self.boom,
             self.tinfo,
@@ -560,12 +634,12 @@ class Clipping(Explorer):
         free = self._run(scale, None, None)
         clip = self._run(scale, method, threshold)
         for what, attr in (("loss", "loss"), ("gnorm", "grad_norm")):
-            ys = []
+            xys = []
             for line, h in zip(self.lines[what], (free, clip), strict=True):
                 y = getattr(h, attr)
                 plots.set_line(line, np.arange(len(y)), y, log=True)
-                ys.append(y)
-            plots.log_limits(self.ax[what], *ys, pad=0.3)
+                xys.append((np.arange(len(y)), y))
+            plots.set_offscale(self.off[what], self.ax[what], *xys)
         self.l_theta.set_visible(method == "norm")
         self.l_theta.set_ydata([threshold, threshold])
         stops = [
@@ -593,6 +667,7 @@ class Truncation(Explorer):
     gridspec = {"width_ratios": [1.4, 1]}
     H, N_MAX = 8, 40
     interval = 300
+    YLIM, ERR_YLIM = (1e-26, 1e3), (1e-17, 1e1)  # fixed over every control's range
 
     def _controls(self):
         k = _slider(W.IntSlider, 5, 1, 20, 1, "k")
@@ -618,6 +693,10 @@ class Truncation(Explorer):
         tx, cx, ex = self.ax["terms"], self.ax["cos"], self.ax["err"]
         plots.log_axis(tx)
         self.bar = plots.bars(tx, self.N_MAX, log=True)
+        self.off = plots.offscale(tx)
+        self.unused = [plots.unused_span(a) for a in (tx, cx, ex)]
+        tx.set_xlim(0.4, self.N_MAX + 0.6)
+        plots.fixed_log_limits(tx, *self.YLIM)
         tx.set_xlabel("$i$")
         tx.set_ylabel(r"$\|$term $i$ of $\partial E_N/\partial W_s\|$")
         self.info = plots.status_text(tx)
@@ -631,8 +710,13 @@ class Truncation(Explorer):
         self.m_err = ex.plot([], [], "o", color=C["vermillion"], ms=7)[0]
         ex.set_ylabel("relative error")
         ex.set_xlabel("$k$")
+        plots.fixed_log_limits(ex, *self.ERR_YLIM)
+        for a in (cx, ex):
+            a.set_xlim(0.5, self.N_MAX + 0.5)
         return (
+            *self.unused,
             *self.bar.patches,
+            *self.off,
             self.info,
             self.boom,
             self.l_cos,
@@ -673,17 +757,14 @@ class Truncation(Explorer):
             [C["blue"] if j > N - k else plots.MUTED for j in i],
             bottom=plots.LOG_BOTTOM,
         )
-        tx = self.ax["terms"]
-        tx.set_xlim(0.4, N + 0.6)
-        plots.log_limits(tx, size, floor=1e-30)
-        for ax in (self.ax["cos"], self.ax["err"]):
-            ax.set_xlim(0.5, N + 0.5)
+        for span in self.unused:
+            plots.set_unused(span, N + 0.5)
+        plots.set_offscale(self.off, self.ax["terms"], (i, size))
         ks = np.arange(1, N + 1)
         self.l_cos.set_data(ks, cos)
         self.m_cos.set_data([k], [cos[k - 1]])
         plots.set_line(self.l_err, ks, err, log=True)
         plots.set_line(self.m_err, [k], [err[k - 1]], log=True)
-        plots.log_limits(self.ax["err"], err, floor=1e-17)
         saved = 1 - k / N
         self.info.set_text(
             f"k = {k}: {k} of {N} backward steps ({saved:.0%} saved), {k + 1} of {N + 1} states"
@@ -700,6 +781,8 @@ class LstmVsRnn(Explorer):
     mosaic = [["norms", "gates"]]
     gridspec = {"width_ratios": [1.4, 1]}
     H = 8
+    N_MAX = 61  # lag 60: the value at step 1, the recall at step 61
+    YLIM = (1e-20, 1e2)  # fixed; beyond it (forget bias < 0, long lags): off-scale markers
 
     def _controls(self):
         return {
@@ -711,6 +794,8 @@ class LstmVsRnn(Explorer):
     def _build(self):
         ax, gx = self.ax["norms"], self.ax["gates"]
         plots.log_axis(ax)
+        self.unused = plots.unused_span(ax)
+        self.off = plots.offscale(ax)
         self.l_rnn = ax.plot(
             [], [], "-", color=C["vermillion"], lw=1.8, label=r"RNN $\|\partial E_N/\partial S_i\|$"
         )[0]
@@ -727,7 +812,11 @@ class LstmVsRnn(Explorer):
         )[0]
         ax.set_xlabel("$i$")
         ax.set_ylabel("gradient norm")
-        ax.legend(loc="lower right", fontsize=7, frameon=False)
+        plots.fixed_log_limits(ax, *self.YLIM)
+        for a in (ax, gx):
+            a.set_xlim(0.5, self.N_MAX + 0.5)
+        # drawn with the changing artists, so the grey "unused" band never covers it
+        self.legend = ax.legend(loc="lower right", fontsize=7, frameon=False)
         self.info = plots.status_text(ax)
         self.boom = plots.exploded_text(ax)
         self.l_units = [
@@ -743,6 +832,9 @@ class LstmVsRnn(Explorer):
         gx.set_ylabel("gate value (mean over units)")
         gx.legend(loc="lower right", fontsize=7, frameon=False)
         return (
+            self.unused,
+            *self.off,
+            self.legend,
             self.l_rnn,
             self.l_h,
             self.l_c,
@@ -769,9 +861,8 @@ class LstmVsRnn(Explorer):
         }
         for line, y in zip((self.l_rnn, self.l_h, self.l_c), norms.values(), strict=True):
             plots.set_line(line, i, y, log=True)
-        ax = self.ax["norms"]
-        ax.set_xlim(0.5, N + 0.5)
-        plots.log_limits(ax, *norms.values(), floor=1e-30)
+        plots.set_unused(self.unused, N + 0.5)
+        plots.set_offscale(self.off, self.ax["norms"], *((i, y) for y in norms.values()))
         back = {k: v[0] / v[-1] if v[-1] > 0 else np.nan for k, v in norms.items()}
         self.info.set_text(
             f"reaches step 1 at: RNN {back['rnn']:.1e}, "
@@ -782,7 +873,6 @@ class LstmVsRnn(Explorer):
             line.set_data(t, tl.F[:, u])
         for k, line in self.l_gates.items():
             line.set_data(t, getattr(tl, k).mean(axis=-1))
-        self.ax["gates"].set_xlim(0.5, N + 0.5)
         bad = not (gl.finite and gr.finite and all(np.all(np.isfinite(v)) for v in norms.values()))
         self._explode(self.boom, bad)
         self.state = {**norms, "F": tl.F, "I": tl.I, "O": tl.O}
