@@ -133,7 +133,9 @@ def set_unused(span, start):
 def status_text(ax, color=OKABE_ITO["black"], loc=(0.02, 0.97), **kw):
     """An updatable text line in axes coordinates (top left by default)."""
     kw.setdefault("va", "top")
-    return ax.text(*loc, "", transform=ax.transAxes, color=color, fontsize=9, **kw)
+    t = ax.text(*loc, "", transform=ax.transAxes, color=color, fontsize=9, **kw)
+    t.set_in_layout(False)  # a long line must not squeeze the axes when the layout is computed
+    return t
 
 
 def exploded_text(ax):
@@ -385,12 +387,16 @@ class Painter:
     ``semi`` artists change rarely (e.g. the nodes of a graph of ``N`` steps):
     they are drawn over the background once per ``semi_key`` and that picture
     is cached as a second layer, so most updates draw only ``dynamic``.
+    ``on_top`` artists are static (drawn with the background) but stay above
+    the semi layer: their pixels are stamped back after it (e.g. a legend over
+    a grey band that moves with ``N``).
     """
 
-    def __init__(self, fig, dynamic, semi=(), cache_size=24):
+    def __init__(self, fig, dynamic, semi=(), on_top=(), cache_size=24):
         self.fig = fig
         self.dynamic = list(dynamic)
         self.semi = list(semi)
+        self.on_top = list(on_top)
         self.cache_size = cache_size
         self._cache: OrderedDict = OrderedDict()  # (key, layout, limits, dpi) -> (bg, positions)
         self._layouts: dict = {}  # layout -> axes positions
@@ -426,6 +432,7 @@ class Painter:
             full = False
         ckey = (key, layout, self._current_limits(), self.fig.dpi)
         hit = None if (full or redraw) else self._cache.get(ckey)
+        fresh = False  # True once the background has just been drawn on the canvas
         if hit is None:
             if full:  # sizes changed: lay out again (slow), otherwise keep positions
                 self.fig.set_layout_engine("constrained")
@@ -438,7 +445,15 @@ class Painter:
             if full or layout not in self._layouts:
                 self._layouts[layout] = positions
             ckey = (key, layout, self._current_limits(), self.fig.dpi)
-            self._cache[ckey] = (canvas.copy_from_bbox(self.fig.bbox), positions)
+            renderer = canvas.get_renderer()
+            stamps = [
+                canvas.copy_from_bbox(a.get_window_extent(renderer).padded(1))
+                for a in self.on_top
+                if a.get_visible()
+            ]
+            hit = (canvas.copy_from_bbox(self.fig.bbox), positions, stamps)
+            self._cache[ckey] = hit
+            fresh = True
             self._trim()
         else:
             if hit[1] != self._positions():
@@ -448,18 +463,20 @@ class Painter:
             skey = (ckey, "semi", semi_key)
             shit = self._cache.get(skey)
             if shit is None:
-                if hit is not None:
+                if not fresh:
                     canvas.restore_region(hit[0])
                 renderer = canvas.get_renderer()
                 for a in self.semi:
                     if a.get_visible():
                         a.draw(renderer)
+                for stamp in hit[2]:  # static artists that stay on top of the semi layer
+                    canvas.restore_region(stamp)
                 self._cache[skey] = (canvas.copy_from_bbox(self.fig.bbox), None)
                 self._trim()
             else:
                 self._cache.move_to_end(skey)
                 canvas.restore_region(shit[0])
-        elif hit is not None:
+        elif not fresh:
             canvas.restore_region(hit[0])
         renderer = canvas.get_renderer()
         for a in self.dynamic:

@@ -60,7 +60,8 @@ class Explorer:
         self.exploded = False
         self.state: dict[str, np.ndarray] = {}
         self.semi: list = []  # artists that change rarely (see plots.Painter); _build may fill
-        self.painter = plots.Painter(self.fig, self._build(), semi=self.semi)
+        self.on_top: list = []  # static artists kept above the semi layer; _build may fill
+        self.painter = plots.Painter(self.fig, self._build(), semi=self.semi, on_top=self.on_top)
         self._presenting = False
         self._static = None
         self._busy = False
@@ -441,8 +442,10 @@ class Decay(Explorer):
         ax.set_ylabel("size")
         ax.set_xlim(0.5, self.N_MAX + 0.5)
         plots.fixed_log_limits(ax, *self.YLIM)
-        # drawn with the changing artists, so the grey "unused" band never covers it
-        self.legend = ax.legend(loc="lower right", fontsize=7, frameon=False)
+        # the grey "unused" band moves only when the length changes; the legend stays above it
+        self.legend = ax.legend(loc="lower right", fontsize=7, framealpha=1.0, edgecolor="none")
+        self.semi.append(self.unused)
+        self.on_top.append(self.legend)
         self.info = plots.status_text(ax)
         self.boom = plots.exploded_text(ax)
         self.im = plots.heatmap(hx, 1e-8, 1e4)
@@ -455,13 +458,11 @@ class Decay(Explorer):
         hx.set_ylabel("$t$")
         hx.set_title(r"$\|\partial E_t/\partial S_i\|$, loss at every step", fontsize=9)
         return (
-            self.unused,
             self.l_norm,
             self.l_term,
             self.l_bound,
             self.l_hor,
             *self.off,
-            self.legend,
             self.info,
             self.boom,
             self.im,
@@ -474,6 +475,9 @@ class Decay(Explorer):
         xs = rng.normal(0.0, 1.0, (N, 1))
         ds = rng.normal(0.0, 1.0, (N, 1))
         return p, rnn.forward(p, xs, g1=activation), ds
+
+    def _semi_key(self, v):
+        return v["N"]
 
     def _draw(self, scale, activation, N, seed):
         p, tr, ds = self._model(scale, activation, N, seed)
@@ -695,6 +699,7 @@ class Truncation(Explorer):
         self.bar = plots.bars(tx, self.N_MAX, log=True)
         self.off = plots.offscale(tx)
         self.unused = [plots.unused_span(a) for a in (tx, cx, ex)]
+        self.semi += self.unused  # redrawn only when N changes
         tx.set_xlim(0.4, self.N_MAX + 0.6)
         plots.fixed_log_limits(tx, *self.YLIM)
         tx.set_xlabel("$i$")
@@ -714,7 +719,6 @@ class Truncation(Explorer):
         for a in (cx, ex):
             a.set_xlim(0.5, self.N_MAX + 0.5)
         return (
-            *self.unused,
             *self.bar.patches,
             *self.off,
             self.info,
@@ -744,6 +748,9 @@ class Truncation(Explorer):
             self._c = (p, tr, ds, np.linalg.norm(terms, axis=1), cos, err)
             self._ckey = key
         return self._c
+
+    def _semi_key(self, v):
+        return v["N"]
 
     def _draw(self, k, N, scale):
         self.controls["k"].max = N
@@ -815,8 +822,10 @@ class LstmVsRnn(Explorer):
         plots.fixed_log_limits(ax, *self.YLIM)
         for a in (ax, gx):
             a.set_xlim(0.5, self.N_MAX + 0.5)
-        # drawn with the changing artists, so the grey "unused" band never covers it
-        self.legend = ax.legend(loc="lower right", fontsize=7, frameon=False)
+        # the grey "unused" band moves only when the length changes; the legend stays above it
+        self.legend = ax.legend(loc="lower right", fontsize=7, framealpha=1.0, edgecolor="none")
+        self.semi.append(self.unused)
+        self.on_top.append(self.legend)
         self.info = plots.status_text(ax)
         self.boom = plots.exploded_text(ax)
         self.l_units = [
@@ -832,9 +841,7 @@ class LstmVsRnn(Explorer):
         gx.set_ylabel("gate value (mean over units)")
         gx.legend(loc="lower right", fontsize=7, frameon=False)
         return (
-            self.unused,
             *self.off,
-            self.legend,
             self.l_rnn,
             self.l_h,
             self.l_c,
@@ -843,6 +850,9 @@ class LstmVsRnn(Explorer):
             *self.l_units,
             *self.l_gates.values(),
         )
+
+    def _semi_key(self, v):
+        return v["lag"]
 
     def _draw(self, lag, forget_bias, seed):
         task = tasks.recall(lag, batch=1, seed=seed)
