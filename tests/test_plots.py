@@ -108,3 +108,86 @@ def test_presentation_enlarges_and_restores(fig_ax):
     assert t.get_fontsize() > fs and line.get_linewidth() > lw and fig.get_dpi() > dpi
     plots.set_presentation(fig, False)
     assert (t.get_fontsize(), line.get_linewidth(), fig.get_dpi()) == (fs, lw, dpi)
+
+
+def test_painter_caches_backgrounds_per_key_and_layout(fig_ax):
+    fig, axd = fig_ax
+    line = axd["a"].plot([0, 1], [0, 1])[0]
+    p = plots.Painter(fig, [line])
+    first = p.png(key="k1", layout=False)
+    assert p.full_draws == 1
+    line.set_ydata([1, 0])
+    p.png(key="k1", layout=False)
+    assert p.full_draws == 1  # a blit over the cached background
+    p.png(key="k2", layout=False)
+    assert p.full_draws == 2  # a new static state: one full draw
+    line.set_ydata([0, 1])
+    assert p.png(key="k1", layout=False) == first and p.full_draws == 2  # back to k1: cached
+    plots.set_presentation(fig, True)
+    p.png(full=True, key="k1", layout=True)
+    plots.set_presentation(fig, False)
+    assert p.png(full=True, key="k1", layout=False) == first  # layout and background reused
+    assert p.full_draws == 3
+
+
+def test_painter_semi_layer_and_on_top(fig_ax):
+    fig, axd = fig_ax
+    ax = axd["a"]
+    ax.set_xlim(0, 10)
+    legend_line = ax.plot([0, 1], [0, 1], label="data")[0]
+    leg = ax.legend(loc="lower right", framealpha=1.0)
+    span = plots.unused_span(ax)
+    ax.set_xlim(0, 10)
+    p = plots.Painter(fig, [legend_line], semi=[span], on_top=[leg])
+    plots.set_unused(span, 3.0)
+    a = p.png(semi_key=3)
+    plots.set_unused(span, 6.0)
+    b = p.png(semi_key=6)
+    assert a != b and p.full_draws == 1  # the band moved without a full draw
+    assert p.png(semi_key=3) == a
+    # the legend's pixels are stamped over the band: same with and without the band there
+    import io
+
+    from PIL import Image
+
+    renderer = fig.canvas.get_renderer()
+    x0, y0, x1, y1 = leg.get_window_extent(renderer).extents.astype(int)
+    h = fig.canvas.get_width_height()[1]
+    crop = [
+        np.asarray(Image.open(io.BytesIO(png)))[h - y1 + 2 : h - y0 - 2, x0 + 2 : x1 - 2]
+        for png in (a, b)
+    ]
+    assert np.array_equal(crop[0], crop[1])
+
+
+def test_fixed_limits_offscale_and_unused(fig_ax):
+    fig, axd = fig_ax
+    ax = axd["a"]
+    plots.log_axis(ax)
+    ax.set_xlim(0.5, 10.5)
+    plots.fixed_log_limits(ax, 1e-3, 1e3)
+    assert ax.get_ylim() == (1e-3, 1e3) and not ax.get_autoscale_on()
+    markers = plots.offscale(ax)
+    n = plots.set_offscale(markers, ax, ([1, 2, 3, 4, 5], [1e5, 1.0, 1e-9, np.inf, 0.0]))
+    assert n == 3
+    assert list(markers[0].get_xdata()) == [1, 4] and list(markers[1].get_xdata()) == [3]
+    assert np.all(markers[0].get_ydata() == 1e3) and np.all(markers[1].get_ydata() == 1e-3)
+    span = plots.unused_span(ax)
+    plots.set_unused(span, 4.5)
+    assert span.get_x() == 4.5 and np.isclose(span.get_x() + span.get_width(), 10.5)
+    plots.set_unused(span, 10.5)
+    assert not span.get_visible()
+    assert ax.get_xlim() == (0.5, 10.5)  # adding the band did not move the axis
+
+
+def test_encode_png_roundtrip(fig_ax):
+    import io
+
+    from PIL import Image
+
+    fig, axd = fig_ax
+    fig.canvas.draw()
+    png = plots.encode_png(fig.canvas)
+    img = np.asarray(Image.open(io.BytesIO(png)))
+    assert img.shape == (*fig.canvas.get_width_height()[::-1], 3)
+    assert np.array_equal(img, np.asarray(fig.canvas.buffer_rgba())[..., :3])

@@ -235,3 +235,56 @@ def test_presentation_argument_and_control():
     assert ex.controls["presentation"].value is True
     ex.update(presentation=False)
     assert len(ex.image.value) < big  # a smaller image at normal size
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_controls_never_force_a_full_redraw(explorers, name):
+    # fixed axis ranges: every control but presentation only blits over a cached background
+    ex = explorers[name]
+    defaults = ex.values()
+    ex.update()
+    before = ex.painter.full_draws
+    rng = np.random.default_rng(1)
+    for cname, control in ex.controls.items():
+        if cname == "presentation":
+            continue
+        for v in _values(control, rng, n_random=1):
+            ex.update(**{cname: v})
+        ex.update(**defaults)
+    assert ex.painter.full_draws == before, f"{name}: a control moved an axis or a static label"
+
+
+def test_presentation_layout_is_computed_once():
+    ex = EXPLORERS["decay"]()
+    normal = ex.image.value
+    ex.update(presentation=True)
+    big = ex.image.value
+    n = ex.painter.full_draws
+    for _ in range(2):
+        ex.update(presentation=False)
+        assert ex.image.value == normal
+        ex.update(presentation=True)
+        assert ex.image.value == big
+    assert ex.painter.full_draws == n  # later toggles are blits of cached backgrounds
+
+
+def test_backward_fixed_range_holds_every_term(explorers):
+    ex = explorers["backward"]
+    for wrt in ("Ws", "Wx", "Wy"):
+        for N in range(2, ex.N_MAX + 1):
+            ex.update(N=N, wrt=wrt, step=N)
+            for k in ("terms", "running", "total"):
+                assert np.all(np.abs(ex.state[k]) < ex.YLIM), (wrt, N, k)
+    ex.update(N=3, wrt="Ws", step=1)
+
+
+def test_values_beyond_the_fixed_range_get_offscale_markers(explorers):
+    ex = explorers["decay"]
+    ex.update(scale=10.0, activation="identity", N=60)
+    up, _ = ex.off
+    assert len(up.get_xdata()) > 0 and np.all(up.get_ydata() == ex.YLIM[1])
+    ex.update(scale=0.1, activation="sigmoid")
+    _, down = ex.off
+    assert len(down.get_xdata()) > 0 and np.all(down.get_ydata() == ex.YLIM[0])
+    ex.update(scale=1.0, activation="tanh", N=30)
+    assert len(ex.off[0].get_xdata()) == len(ex.off[1].get_xdata()) == 0
