@@ -17,6 +17,7 @@ from collections import OrderedDict
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
@@ -254,7 +255,8 @@ def unrolled_graph(ax, n_max):
     """Nodes and edges of the unrolled RNN for up to ``n_max`` steps.
 
     Returns a dict of artists: ``S`` (n_max+1 node texts), ``x`` (n_max), ``Y``,
-    ``E``, edge lines ``Ws`` (n_max), ``Wx`` (n_max), ``Wy``, ``YE`` and
+    ``E``, ``nodes`` (the discs under the node labels), edge lines ``Ws``
+    (n_max), ``Wx`` (n_max), ``Wy``, ``YE`` and
     ``jac`` (n_max value labels on the recurrent edges, shown for every step
     k <= N) and ``lit`` (discs over the nodes on the lit path).  Only ``lit``
     and the edges change as the path moves; the node texts and ``jac`` change
@@ -268,7 +270,6 @@ def unrolled_graph(ax, n_max):
         va="center",
         fontsize=10,
         zorder=3,
-        bbox=dict(boxstyle="circle,pad=0.25", fc="white", ec=OKABE_ITO["black"]),
     )
 
     def edge():
@@ -287,6 +288,10 @@ def unrolled_graph(ax, n_max):
             ax.text(0, 1.2, "", ha="center", va="bottom", fontsize=8, color="#555555")
             for _ in range(n_max)
         ],
+        # one white disc under every node label (one artist: much cheaper than a box per text)
+        "nodes": ax.scatter(
+            [], [], s=340, fc="white", ec=OKABE_ITO["black"], linewidths=1.0, zorder=2.9
+        ),
         # the lit nodes: a translucent disc over each node (the node texts stay static)
         "lit": ax.scatter(
             [], [], s=330, color=OKABE_ITO["vermillion"], alpha=0.3, zorder=4, linewidths=0
@@ -349,6 +354,8 @@ def set_graph(g, N, path_from=None, wrt="Ws"):
     if lit_top:
         lit += [(xs[N], 2.0), (xs[N] + 0.1, 2.0)]
     g["lit"].set_offsets(np.array(lit).reshape(-1, 2))
+    nodes = [t.get_position() for t in (*g["S"], *g["x"], g["Y"], g["E"]) if t.get_visible()]
+    g["nodes"].set_offsets(np.array(nodes, dtype=float).reshape(-1, 2))
 
 
 def set_presentation(fig, on, font=1.25, line=1.6, dpi=1.5):
@@ -356,6 +363,9 @@ def set_presentation(fig, on, font=1.25, line=1.6, dpi=1.5):
     base_dpi = fig.__dict__.setdefault("_rl_dpi", fig.get_dpi())
     fig.set_dpi(base_dpi * dpi if on else base_dpi)
     for a in fig.findobj():
+        if isinstance(a, PathCollection):  # scatter discs (graph nodes) grow with the fonts
+            base = a.__dict__.setdefault("_rl_sizes", np.array(a.get_sizes(), dtype=float))
+            a.set_sizes(base * font**2 if on else base)
         if isinstance(a, Text):
             base = a.__dict__.setdefault("_rl_fontsize", a.get_fontsize())
             a.set_fontsize(base * font if on else base)

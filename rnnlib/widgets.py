@@ -236,7 +236,7 @@ class Backward(Explorer):
         self.graph = plots.unrolled_graph(ax, self.N_MAX)
         g = self.graph
         # the nodes and the Jacobian values on the recurrent edges change only with N
-        self.semi += [*g["S"], *g["x"], g["Y"], g["E"], *g["jac"]]
+        self.semi += [g["nodes"], *g["S"], *g["x"], g["Y"], g["E"], *g["jac"]]
         ax.set_ylim(-0.95, 2.35)
         # factor names (math, a finite set the mathtext cache keeps) above their values (plain)
         slot = dict(transform=ax.transAxes, fontsize=10, ha="left")
