@@ -412,7 +412,7 @@ class Painter:
     a grey band that moves with ``N``).
     """
 
-    def __init__(self, fig, dynamic, semi=(), on_top=(), cache_size=24):
+    def __init__(self, fig, dynamic, semi=(), on_top=(), cache_size=12):
         self.fig = fig
         self.dynamic = list(dynamic)
         self.semi = list(semi)
