@@ -27,6 +27,7 @@ BUILD = Path(os.environ.get("BOOK_BUILD_DIR", ROOT / "_build")).resolve()
 BIN = Path(sys.executable).parent
 HTML = BUILD / "html"
 SLIDES = BUILD / "slides"
+EXECUTED = BUILD / "executed"  # chapters run on a fresh kernel by test_notebooks.py
 SCREENSHOTS = BUILD / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -95,12 +96,13 @@ def ensure_book() -> Path:
 
 
 def ensure_slides() -> Path:
-    """Build the decks (reusing the book's executed notebooks) unless they are current."""
+    """Build the decks unless they are current, reusing the notebooks test_notebooks ran."""
     decks = {d: SLIDES / f"{Path(d).name}.slides.html" for d in chapters()}
     if any(not p.exists() or p.stat().st_mtime < source(d).stat().st_mtime
            for d, p in decks.items()):
-        ensure_book()
-        r = run([sys.executable, "tools/slides.py", "--executed", str(BUILD / "jupyter_execute")])
+        ensure_npm()
+        r = run([sys.executable, "tools/slides.py", "--out", str(SLIDES),
+                 "--executed", str(EXECUTED)])
         assert r.returncode == 0, "make slides failed:\n" + (r.stdout + r.stderr)[-6000:]
     return SLIDES
 

@@ -1,0 +1,436 @@
+"""Turn every chapter into a reveal.js deck that works offline: ``make slides``.
+
+For each chapter in ``_toc.yml``: jupytext reads the MyST notebook, nbclient runs it on a
+fresh kernel (or ``--executed DIR`` reuses notebooks already run there), the cells get
+slide metadata chosen for a lecture, and ``jupyter nbconvert --to slides`` (the
+SlidesExporter, with ``tools/slides_template``) writes ``_build/slides/<chapter>.slides.html``.
+reveal.js, MathJax and the icon font are copied next to the decks from ``node_modules``.
+
+How cells become slides:
+
+* every heading starts a slide; long stretches of prose are split at paragraph breaks,
+  and a slide that would overflow the projector continues on the next one;
+* cells tagged ``remove-cell`` are dropped; ``hide-input``/``remove-input`` cells, the
+  explorers and plotting cells show only their figure; code whose printed result is the
+  point (the gradient checks) stays visible;
+* MyST markup the slide renderer does not know is rewritten: exercises become slides of
+  their own, solutions go to the speaker notes (press ``s``), admonitions become quotes,
+  equation labels become numbers, citations become ``(key)``;
+* an explorer shows its kernel-free twin (the JavaScript animation), not its widget view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from offline_book import ROOT, copy_mathjax, copy_reveal  # noqa: E402
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+BUDGET = 16  # roughly the lines of text a slide holds at projector size
+FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{([\w:.-]+)\}\s*(.*)$")
+ROLE = re.compile(r"\{([\w:.-]+)\}`([^`]*)`")
+LABEL = re.compile(r"^\(([\w:.-]+)\)=\s*$")
+EQ_LABEL = re.compile(r"\$\$\s*\(([\w:.-]+)\)")
+NOTE_LIKE = {"note", "tip", "hint", "important", "warning", "caution", "attention",
+             "danger", "error", "seealso", "admonition", "margin", "sidebar", "topic"}
+DROP = {"literalinclude", "bibliography", "toctree", "tableofcontents", "eval-rst",
+        "glossary", "only", "raw", "include"}
+FA_CDN = re.compile(r"<link[^>]*font-awesome[^>]*>", re.S)
+
+
+# -- reading the book --------------------------------------------------------
+def toc_chapters() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for e in entries or []:
+            if "file" in e:
+                names.append(e["file"])
+            walk(e.get("sections"))
+
+    for part in toc.get("parts", [toc]):
+        walk(part.get("chapters"))
+    return [str(Path(n).with_suffix("")) for n in names]
+
+
+def label_titles() -> dict[str, tuple[str, str]]:
+    """``(label)=`` followed by a heading, across the book: label -> (heading, number).
+
+    The number is the chapter's (its file's prefix, as the book numbers them) for a
+    chapter title, the heading text otherwise."""
+    out = {}
+    for md in (ROOT / "book").glob("*.md"):
+        lines = md.read_text(encoding="utf-8").splitlines()
+        prefix = re.match(r"(\d+)-", md.name)
+        for i, line in enumerate(lines[:-1]):
+            m = LABEL.match(line)
+            h = re.match(r"(#+)\s+(.*)", lines[i + 1])
+            if m and h:
+                title = h.group(2).strip()
+                chapter = prefix and len(h.group(1)) == 1
+                out[m.group(1)] = (title, str(int(prefix.group(1))) if chapter else title)
+    return out
+
+
+def mathjax_config() -> str:
+    """The book's MathJax 3 settings (macros from _config.yml) for ``window.MathJax``."""
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    mj = (cfg.get("sphinx", {}).get("config", {}) or {}).get("mathjax3_config", {}) or {}
+    tex = {**mj.get("tex", {}), "inlineMath": [["$", "$"], ["\\(", "\\)"]],
+           "displayMath": [["$$", "$$"], ["\\[", "\\]"]], "processEscapes": True,
+           "processEnvironments": True, "tags": "none"}
+    return json.dumps({**mj, "tex": tex})
+
+
+# -- MyST to the Markdown nbconvert renders ----------------------------------
+class Converter:
+    """Rewrite one chapter's MyST Markdown for nbconvert; numbers its equations."""
+
+    def __init__(self, titles: dict[str, tuple[str, str]]):
+        self.titles = titles
+        self.eqs: dict[str, int] = {}
+
+    def number_equations(self, cells) -> None:
+        for c in cells:
+            if c.cell_type == "markdown":
+                for label in EQ_LABEL.findall(c.source):
+                    self.eqs.setdefault(label, len(self.eqs) + 1)
+                for m in re.finditer(r":label:\s*([\w:.-]+)", c.source):
+                    self.eqs.setdefault(m.group(1), len(self.eqs) + 1)
+
+    def role(self, m: re.Match) -> str:
+        name, text = m.group(1), m.group(2)
+        explicit = re.match(r"(.*?)\s*<([^>]+)>$", text, re.S)
+        shown, target = (explicit.group(1), explicit.group(2)) if explicit else (None, text)
+        if name == "eq":
+            return f"({self.eqs[target]})" if target in self.eqs else "(in the book)"
+        if name.startswith("cite"):
+            keys = [k.strip() for k in text.split(",")]
+            return ", ".join(keys) if name == "cite:t" else "(" + "; ".join(keys) + ")"
+        if name == "math":
+            return f"${text}$"
+        if name in ("code", "literal"):
+            return f"`{text}`"
+        title, number = self.titles.get(target, (target, target))
+        if name == "numref":
+            return shown.replace("%s", number) if shown else number
+        if name in ("ref", "doc", "any"):
+            return shown or title
+        return shown or text
+
+    def inline(self, text: str) -> str:
+        def tag(m):
+            n = self.eqs.get(m.group(1))
+            return f"\\tag{{{n}}}$$" if n else "$$"
+
+        text = EQ_LABEL.sub(tag, text)
+        return ROLE.sub(self.role, text)
+
+    def convert(self, source: str) -> list[tuple[str, str]]:
+        """MyST text -> [("md" | "notes" | "exercise", markdown), ...] in order."""
+        out: list[tuple[str, str]] = []
+        buf: list[str] = []
+
+        def flush():
+            if "".join(buf).strip():
+                out.append(("md", self.inline("\n".join(buf))))
+            buf.clear()
+
+        lines = source.splitlines()
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if LABEL.match(line) or re.match(r"^\s*%", line):
+                i += 1
+                continue
+            m = FENCE.match(line)
+            if not m:
+                buf.append(line)
+                i += 1
+                continue
+            indent, fence, name, arg = m.groups()
+            body, options, i = self._directive_body(lines, i + 1, fence)
+            kind, text = self._directive(name, arg, options, body)
+            if kind is None:
+                continue
+            if kind == "md":
+                buf.append(text)
+            else:
+                flush()
+                out.append((kind, text))
+        flush()
+        return out
+
+    @staticmethod
+    def _directive_body(lines, i, fence):
+        close = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        options, body, depth = {}, [], 0
+        while i < len(lines) and re.match(r"^\s*:[\w-]+:", lines[i]):
+            k, _, v = lines[i].strip()[1:].partition(":")
+            options[k] = v.strip()
+            i += 1
+        while i < len(lines):
+            if FENCE.match(lines[i]) and FENCE.match(lines[i]).group(2)[0] == fence[0]:
+                depth += 1
+            elif close.match(lines[i]):
+                if depth == 0:
+                    return "\n".join(body), options, i + 1
+                depth -= 1
+            body.append(lines[i])
+            i += 1
+        return "\n".join(body), options, i
+
+    def _directive(self, name, arg, options, body):
+        if name in DROP:
+            return None, ""
+        if name in ("math",):
+            label = options.get("label")
+            tag = f"\\tag{{{self.eqs[label]}}}" if label in self.eqs else ""
+            return "md", f"$$\n{body}\n{tag}$$"
+        if name in ("code-block", "code", "sourcecode"):
+            return "md", f"```{arg}\n{body}\n```"
+        if name in ("figure", "image"):
+            return "md", f"![{body.strip() or options.get('alt', '')}]({arg})"
+        if name == "solution":
+            return "notes", "**Solution.**\n\n" + self._nested(body)
+        if name == "exercise":
+            title = f" ({arg})" if arg else ""
+            return "exercise", f"**Exercise{title}.**\n\n" + self._nested(body)
+        if name in NOTE_LIKE or name.startswith("admonition"):
+            title = arg or name.capitalize()
+            text = self._nested(body)
+            return "md", "\n".join(["> **" + title + ".**", ">"]
+                                   + ["> " + ln for ln in text.splitlines()]) + "\n"
+        return "md", self._nested(body)
+
+    def _nested(self, body: str) -> str:
+        return "\n\n".join(text for _, text in self.convert(body))
+
+
+# -- choosing slides -----------------------------------------------------------
+def blocks(text: str) -> list[str]:
+    """Paragraph blocks, never splitting a fenced code block or a display equation."""
+    out, cur, in_fence, in_math = [], [], False, False
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence and s.count("$$") % 2 == 1:
+            in_math = not in_math
+        if not s and not in_fence and not in_math and cur:
+            out.append("\n".join(cur))
+            cur = []
+        elif s or cur:
+            cur.append(line)
+    if cur:
+        out.append("\n".join(cur))
+    return out
+
+
+def weight_md(text: str) -> float:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return sum(1 + len(ln) // 90 for ln in lines) + 1
+
+
+def is_explorer(cell) -> bool:
+    return "widgets.EXPLORERS" in cell.source or any(
+        WIDGET in o.get("data", {}) for o in cell.get("outputs", [])
+    )
+
+
+def has_figure(cell) -> bool:
+    for o in cell.get("outputs", []):
+        d = o.get("data", {})
+        if "image/png" in d or "image/svg+xml" in d or 'class="animation"' in d.get("text/html", ""):
+            return True
+    return False
+
+
+def weight_outputs(cell) -> float:
+    w = 0.0
+    for o in cell.get("outputs", []):
+        d = o.get("data", {})
+        if 'class="animation"' in d.get("text/html", ""):
+            w += 14
+        elif "image/png" in d or "image/svg+xml" in d:
+            w += 11
+        elif "text/html" in d:
+            w += min(12, d["text/html"].count("<tr") + 2)
+        elif "text/latex" in d:
+            w += 2
+        else:
+            text = o.get("text", "") or d.get("text/plain", "")
+            w += min(12, text.count("\n") + 1)
+    return w
+
+
+def clean_outputs(cell) -> None:
+    """Show the kernel-free face of each output, and nothing from a CDN."""
+    for o in cell.get("outputs", []):
+        d = o.get("data")
+        if not d:
+            continue
+        if WIDGET in d and "text/html" in d:
+            del d[WIDGET]
+        if "text/html" in d:
+            d["text/html"] = FA_CDN.sub("", "".join(d["text/html"]))
+
+
+def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
+    """A new notebook with one idea per slide; see the module docstring."""
+    cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]
+    conv.number_equations(cells)
+    out: list = []
+    room = 0.0
+
+    def add(cell, kind, weight):
+        nonlocal room
+        if kind == "slide" or (kind == "-" and weight > room):
+            kind, room = "slide", BUDGET
+        if kind != "notes":
+            room -= weight
+        cell.metadata["slideshow"] = {"slide_type": kind}
+        out.append(cell)
+
+    for cell in cells:
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type == "markdown":
+            for kind, text in conv.convert(cell.source):
+                if kind == "notes":
+                    add(nbformat.v4.new_markdown_cell(text), "notes", 0)
+                    continue
+                for j, block in enumerate(blocks(text)):
+                    start = "slide" if (block.startswith("#") or (kind == "exercise" and j == 0)) else "-"
+                    add(nbformat.v4.new_markdown_cell(block), start, weight_md(block))
+        elif cell.cell_type == "code":
+            clean_outputs(cell)
+            hide = (bool({"hide-input", "remove-input"} & tags) or is_explorer(cell)
+                    or (has_figure(cell) and cell.source.count("\n") >= 3))
+            if hide:
+                cell.metadata["transient"] = {"remove_source": True}
+            if {"remove-output", "hide-output"} & tags:
+                cell.outputs = []
+            if hide and not cell.outputs:
+                continue
+            w = (0 if hide else cell.source.count("\n") + 2) + weight_outputs(cell)
+            add(cell, "slide" if is_explorer(cell) else "-", w)
+    if out:
+        out[0].metadata["slideshow"] = {"slide_type": "slide"}
+    new = nbformat.v4.new_notebook(cells=out, metadata=dict(nb.metadata))
+    new.metadata.pop("widgets", None)
+    return new
+
+
+# -- executing and exporting --------------------------------------------------
+def executed(doc: str, executed_dir: Path | None) -> nbformat.NotebookNode:
+    src = ROOT / f"{doc}.md"
+    if executed_dir:
+        done = executed_dir / f"{doc}.ipynb"
+        if done.exists() and done.stat().st_mtime >= src.stat().st_mtime:
+            nb = nbformat.read(done, as_version=4)
+            code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+            if all(c.get("execution_count") for c in code):
+                return nb
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(src)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(src.parent)}}).execute()
+    return nb
+
+
+def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[str, str, float]:
+    from nbconvert import SlidesExporter
+    from traitlets.config import Config
+
+    t0 = time.perf_counter()
+    nb = slideshow(executed(doc, executed_dir), Converter(titles))
+    c = Config()
+    c.SlidesExporter.reveal_url_prefix = "reveal.js"
+    c.SlidesExporter.reveal_theme = "white"  # its fonts ship with reveal.js (simple loads Google Fonts)
+    c.SlidesExporter.reveal_transition = "none"
+    c.SlidesExporter.reveal_number = "c/t"
+    c.SlidesExporter.exclude_input_prompt = True
+    c.SlidesExporter.exclude_output_prompt = True
+    exporter = SlidesExporter(config=c, template_name="slides_template",
+                              extra_template_basedirs=[str(Path(__file__).parent)])
+    name = Path(doc).name
+    resources = {"metadata": {"name": name, "path": str(ROOT / "book")},
+                 "slides": {"mathjax_url": "mathjax/tex-chtml.js",
+                            "mathjax_config": mathjax_config(),
+                            "fontawesome_css": "font-awesome/css/font-awesome.min.css"}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    for img in re.findall(r'<img[^>]+src="(?!data:|https?:)([^"]+)"', body):
+        src = (ROOT / "book" / img).resolve()
+        if src.is_file() and ROOT in src.parents:
+            (out / img).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, out / img)
+    path = out / f"{name}.slides.html"
+    path.write_text(body, encoding="utf-8")
+    title = next((c.source.lstrip("# ").splitlines()[0] for c in nb.cells
+                  if c.cell_type == "markdown" and c.source.startswith("# ")), name)
+    return path.name, title, time.perf_counter() - t0
+
+
+def copy_assets(out: Path) -> None:
+    copy_reveal(out / "reveal.js")
+    copy_mathjax(out / "mathjax")
+    fa = ROOT / "node_modules" / "font-awesome"
+    (out / "font-awesome" / "css").mkdir(parents=True, exist_ok=True)
+    (out / "font-awesome" / "fonts").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(fa / "css" / "font-awesome.min.css", out / "font-awesome" / "css")
+    for f in (fa / "fonts").glob("fontawesome-webfont.woff*"):
+        shutil.copy2(f, out / "font-awesome" / "fonts")
+
+
+def write_index(out: Path, decks: list[tuple[str, str]]) -> None:
+    items = "\n".join(f'  <li><a href="{f}">{html.escape(t)}</a></li>' for f, t in decks)
+    out.joinpath("index.html").write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        "<title>Backpropagation Through Time: slides</title></head>\n<body>\n"
+        "<h1>Backpropagation Through Time: slides</h1>\n"
+        "<p>One reveal.js deck per chapter. Arrow keys move between slides, "
+        "<kbd>s</kbd> opens the speaker notes (exercise solutions), <kbd>f</kbd> is full screen.</p>\n"
+        f"<ol>\n{items}\n</ol>\n</body></html>\n", encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("chapters", nargs="*", help="docnames like book/03-bptt-t3 (default: all)")
+    ap.add_argument("--out", type=Path, default=ROOT / "_build" / "slides")
+    ap.add_argument("--executed", type=Path, default=None,
+                    help="reuse notebooks already executed under this folder (same docnames)")
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    docs = args.chapters or toc_chapters()
+    args.out.mkdir(parents=True, exist_ok=True)
+    copy_assets(args.out)
+    titles = label_titles()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(build_one, d, args.out, args.executed, titles) for d in docs]
+        decks = []
+        for d, f in zip(docs, futures):
+            name, title, secs = f.result()
+            print(f"{args.out / name}  ({secs:.1f} s)")
+            decks.append((name, title))
+    if not args.chapters:
+        write_index(args.out, decks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
