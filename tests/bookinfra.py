@@ -88,8 +88,18 @@ def ensure_book() -> Path:
     """Build the book strictly, as ``make book`` does, unless an up-to-date build exists."""
     if stale_pages():
         ensure_npm()
-        r = run([str(BIN / "jupyter-book"), "build", ".", "-W", "-n", "--keep-going",
-                 "--path-output", str(BUILD.parent)])
+        r = run(
+            [
+                str(BIN / "jupyter-book"),
+                "build",
+                ".",
+                "-W",
+                "-n",
+                "--keep-going",
+                "--path-output",
+                str(BUILD.parent),
+            ]
+        )
         assert r.returncode == 0, "strict book build failed:\n" + (r.stdout + r.stderr)[-6000:]
         assert not stale_pages(), f"pages not rebuilt: {stale_pages()}"
     return HTML
@@ -98,11 +108,13 @@ def ensure_book() -> Path:
 def ensure_slides() -> Path:
     """Build the decks unless they are current, reusing the notebooks test_notebooks ran."""
     decks = {d: SLIDES / f"{Path(d).name}.slides.html" for d in chapters()}
-    if any(not p.exists() or p.stat().st_mtime < source(d).stat().st_mtime
-           for d, p in decks.items()):
+    if any(
+        not p.exists() or p.stat().st_mtime < source(d).stat().st_mtime for d, p in decks.items()
+    ):
         ensure_npm()
-        r = run([sys.executable, "tools/slides.py", "--out", str(SLIDES),
-                 "--executed", str(EXECUTED)])
+        r = run(
+            [sys.executable, "tools/slides.py", "--out", str(SLIDES), "--executed", str(EXECUTED)]
+        )
         assert r.returncode == 0, "make slides failed:\n" + (r.stdout + r.stderr)[-6000:]
     return SLIDES
 
@@ -111,8 +123,10 @@ def need_chromium():
     """Skip (or, under CI=true, fail) when Chromium or Playwright is missing."""
     why = None
     if not Path(CHROMIUM).exists():
-        why = (f"Chromium not found at {CHROMIUM}: install it with "
-               "`sudo apt-get install chromium` (Debian/Ubuntu) or set CHROMIUM=/path/to/chromium")
+        why = (
+            f"Chromium not found at {CHROMIUM}: install it with "
+            "`sudo apt-get install chromium` (Debian/Ubuntu) or set CHROMIUM=/path/to/chromium"
+        )
     else:
         try:
             import playwright.sync_api  # noqa: F401

@@ -12,7 +12,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-from bookinfra import HTML, ROOT, chapters, ensure_book, source, stale_pages
+from bookinfra import ROOT, chapters, ensure_book, source, stale_pages
 from bs4 import BeautifulSoup
 
 pytestmark = pytest.mark.book
@@ -58,8 +58,13 @@ def test_page_has_executed_outputs_and_no_errors(html, doc):
     assert "Traceback" not in text, f"{doc}: a traceback in the page"
     assert not page.select(".output.traceback, .output.error"), f"{doc}: error output"
     nb = jupytext.read(source(doc))
-    shown = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()
-             and not {"remove-cell", "remove-output"} & set(c.metadata.get("tags", []))]
+    shown = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and c.source.strip()
+        and not {"remove-cell", "remove-output"} & set(c.metadata.get("tags", []))
+    ]
     if shown:
         assert page.select(".cell_output"), f"{doc}: code cells but no outputs in the page"
 
@@ -68,8 +73,14 @@ def test_no_cdn_script_or_stylesheet_in_any_page(html):
     bad = []
     for path in pages(html):
         page = soup(path)
-        for tag, attr in [("script", "src"), ("link", "href"), ("img", "src"),
-                          ("iframe", "src"), ("source", "src"), ("video", "src")]:
+        for tag, attr in [
+            ("script", "src"),
+            ("link", "href"),
+            ("img", "src"),
+            ("iframe", "src"),
+            ("source", "src"),
+            ("video", "src"),
+        ]:
             for el in page.find_all(tag):
                 url = el.get(attr) or ""
                 if tag == "link" and not {"stylesheet", "preload", "icon", "modulepreload"} & set(
@@ -82,8 +93,9 @@ def test_no_cdn_script_or_stylesheet_in_any_page(html):
             if el.get("type", "text/javascript") in ("text/javascript", "module", "") and re.search(
                 r"https?://", el.get_text()
             ):
-                bad.append(f"{path.relative_to(html)}: inline script with a URL: "
-                           f"{el.get_text()[:120]!r}")
+                bad.append(
+                    f"{path.relative_to(html)}: inline script with a URL: {el.get_text()[:120]!r}"
+                )
     assert not bad, "pages load from the network:\n" + "\n".join(bad)
 
 
@@ -120,7 +132,9 @@ def test_page_sizes(html, capsys):
     total = sum(f.stat().st_size for f in html.rglob("*") if f.is_file())
     big, biggest = sizes[0]
     with capsys.disabled():
-        print(f"\n[book size] largest page: {biggest.relative_to(html)} {big / MB:.2f} MB; "
-              f"_build/html total {total / MB:.1f} MB")
+        print(
+            f"\n[book size] largest page: {biggest.relative_to(html)} {big / MB:.2f} MB; "
+            f"_build/html total {total / MB:.1f} MB"
+        )
     over = [f"{p.relative_to(html)} {s / MB:.2f} MB" for s, p in sizes if s > PAGE_LIMIT_MB * MB]
     assert not over, f"pages over {PAGE_LIMIT_MB} MB: {over}"

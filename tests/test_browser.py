@@ -31,7 +31,7 @@ from bookinfra import (
 
 pytestmark = pytest.mark.browser
 
-README_SHOT = "05-vanishing-exploding"  # the chapter whose screenshot goes into the README
+README_SHOT = "05-vanishing-exploding"  # whose explorer screenshot goes into the README
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,13 @@ def test_chapter_in_browser(site, context, doc):
         math = typeset_math(page)
         assert math["rendered"] == math["math"], f"{doc}: MathJax rendered {math}"
         assert not math["raw"], f"{doc}: raw TeX left in the text: {math['raw']}"
-        shot = save_screenshot(page, Path(doc).name)
-        if Path(doc).name == README_SHOT:
-            copy_if_missing(shot, ROOT / "docs" / "screenshot.png")
+        save_screenshot(page, Path(doc).name)
+        if page.locator("div.animation").count():
+            page.locator("div.animation").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            shot = save_screenshot(page, f"{Path(doc).name}-explorer")
+            if Path(doc).name == README_SHOT:
+                copy_if_missing(shot, ROOT / "docs" / "screenshot.png")
         failures = check_animations(page)
         assert not failures, f"{doc}: " + "; ".join(failures)
         page.wait_for_timeout(200)  # let late errors (fonts, timers) arrive

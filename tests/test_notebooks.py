@@ -19,7 +19,6 @@ import subprocess
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import jupytext
 import nbformat
@@ -38,8 +37,13 @@ def run_chapter(doc: str) -> tuple[str, float, str | None]:
 
     t0 = time.perf_counter()
     nb = jupytext.read(source(doc))
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(source(doc).parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(source(doc).parent)}},
+    )
     error = None
     try:
         client.execute()
@@ -76,14 +80,18 @@ def test_chapter_runs_top_to_bottom(executed, doc):
     assert all(c.execution_count for c in code), f"{doc}: not every cell ran"
 
 
+def explorer_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code" and EXPLORER.search(c.source)]
+
+
 def with_explorers() -> list[str]:
-    return [d for d in chapters() if EXPLORER.search(source(d).read_text(encoding="utf-8"))]
+    return [d for d in chapters() if explorer_cells(jupytext.read(source(d)))]
 
 
 @pytest.mark.parametrize("doc", with_explorers())
 def test_explorers_are_live_widgets(executed, doc):
     nb = nbformat.read(EXECUTED / f"{doc}.ipynb", as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and EXPLORER.search(c.source)]
+    cells = explorer_cells(nb)
     assert cells
     models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for c in cells:
@@ -111,14 +119,21 @@ def test_make_lab_opens_chapters_as_notebooks():
     argv = [c for c in cmd if c not in env_assign]
     env = dict(__import__("os").environ, **dict(a.split("=", 1) for a in env_assign))
     port, token = free_port(), "bptt-test"
-    argv += ["--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             f"--IdentityProvider.token={token}", "--allow-root"]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    argv += [
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        "--allow-root",
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
 
     def get(path):
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                     headers={"Authorization": f"token {token}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 

@@ -44,10 +44,33 @@ FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{([\w:.-]+)\}\s*(.*)$")
 ROLE = re.compile(r"\{([\w:.-]+)\}`([^`]*)`")
 LABEL = re.compile(r"^\(([\w:.-]+)\)=\s*$")
 EQ_LABEL = re.compile(r"\$\$\s*\(([\w:.-]+)\)")
-NOTE_LIKE = {"note", "tip", "hint", "important", "warning", "caution", "attention",
-             "danger", "error", "seealso", "admonition", "margin", "sidebar", "topic"}
-DROP = {"literalinclude", "bibliography", "toctree", "tableofcontents", "eval-rst",
-        "glossary", "only", "raw", "include"}
+NOTE_LIKE = {
+    "note",
+    "tip",
+    "hint",
+    "important",
+    "warning",
+    "caution",
+    "attention",
+    "danger",
+    "error",
+    "seealso",
+    "admonition",
+    "margin",
+    "sidebar",
+    "topic",
+}
+DROP = {
+    "literalinclude",
+    "bibliography",
+    "toctree",
+    "tableofcontents",
+    "eval-rst",
+    "glossary",
+    "only",
+    "raw",
+    "include",
+}
 FA_CDN = re.compile(r"<link[^>]*font-awesome[^>]*>", re.S)
 
 
@@ -90,9 +113,14 @@ def mathjax_config() -> str:
     """The book's MathJax 3 settings (macros from _config.yml) for ``window.MathJax``."""
     cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
     mj = (cfg.get("sphinx", {}).get("config", {}) or {}).get("mathjax3_config", {}) or {}
-    tex = {**mj.get("tex", {}), "inlineMath": [["$", "$"], ["\\(", "\\)"]],
-           "displayMath": [["$$", "$$"], ["\\[", "\\]"]], "processEscapes": True,
-           "processEnvironments": True, "tags": "none"}
+    tex = {
+        **mj.get("tex", {}),
+        "inlineMath": [["$", "$"], ["\\(", "\\)"]],
+        "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
+        "processEscapes": True,
+        "processEnvironments": True,
+        "tags": "none",
+    }
     return json.dumps({**mj, "tex": tex})
 
 
@@ -213,8 +241,9 @@ class Converter:
         if name in NOTE_LIKE or name.startswith("admonition"):
             title = arg or name.capitalize()
             text = self._nested(body)
-            return "md", "\n".join(["> **" + title + ".**", ">"]
-                                   + ["> " + ln for ln in text.splitlines()]) + "\n"
+            return "md", "\n".join(
+                ["> **" + title + ".**", ">"] + ["> " + ln for ln in text.splitlines()]
+            ) + "\n"
         return "md", self._nested(body)
 
     def _nested(self, body: str) -> str:
@@ -255,7 +284,7 @@ def is_explorer(cell) -> bool:
 def has_figure(cell) -> bool:
     for o in cell.get("outputs", []):
         d = o.get("data", {})
-        if "image/png" in d or "image/svg+xml" in d or 'class="animation"' in d.get("text/html", ""):
+        if {"image/png", "image/svg+xml"} & set(d) or 'class="animation"' in d.get("text/html", ""):
             return True
     return False
 
@@ -314,12 +343,16 @@ def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
                     add(nbformat.v4.new_markdown_cell(text), "notes", 0)
                     continue
                 for j, block in enumerate(blocks(text)):
-                    start = "slide" if (block.startswith("#") or (kind == "exercise" and j == 0)) else "-"
+                    new = block.startswith("#") or (kind == "exercise" and j == 0)
+                    start = "slide" if new else "-"
                     add(nbformat.v4.new_markdown_cell(block), start, weight_md(block))
         elif cell.cell_type == "code":
             clean_outputs(cell)
-            hide = (bool({"hide-input", "remove-input"} & tags) or is_explorer(cell)
-                    or (has_figure(cell) and cell.source.count("\n") >= 3))
+            hide = (
+                bool({"hide-input", "remove-input"} & tags)
+                or is_explorer(cell)
+                or (has_figure(cell) and cell.source.count("\n") >= 3)
+            )
             if hide:
                 cell.metadata["transient"] = {"remove_source": True}
             if {"remove-output", "hide-output"} & tags:
@@ -348,8 +381,9 @@ def executed(doc: str, executed_dir: Path | None) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
     nb = jupytext.read(src)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(src.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}}
+    ).execute()
     return nb
 
 
@@ -361,18 +395,27 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
     nb = slideshow(executed(doc, executed_dir), Converter(titles))
     c = Config()
     c.SlidesExporter.reveal_url_prefix = "reveal.js"
-    c.SlidesExporter.reveal_theme = "white"  # its fonts ship with reveal.js (simple loads Google Fonts)
+    c.SlidesExporter.reveal_theme = (
+        "white"  # its fonts ship with reveal.js ("simple" uses Google's)
+    )
     c.SlidesExporter.reveal_transition = "none"
     c.SlidesExporter.reveal_number = "c/t"
     c.SlidesExporter.exclude_input_prompt = True
     c.SlidesExporter.exclude_output_prompt = True
-    exporter = SlidesExporter(config=c, template_name="slides_template",
-                              extra_template_basedirs=[str(Path(__file__).parent)])
+    exporter = SlidesExporter(
+        config=c,
+        template_name="slides_template",
+        extra_template_basedirs=[str(Path(__file__).parent)],
+    )
     name = Path(doc).name
-    resources = {"metadata": {"name": name, "path": str(ROOT / "book")},
-                 "slides": {"mathjax_url": "mathjax/tex-chtml.js",
-                            "mathjax_config": mathjax_config(),
-                            "fontawesome_css": "font-awesome/css/font-awesome.min.css"}}
+    resources = {
+        "metadata": {"name": name, "path": str(ROOT / "book")},
+        "slides": {
+            "mathjax_url": "mathjax/tex-chtml.js",
+            "mathjax_config": mathjax_config(),
+            "fontawesome_css": "font-awesome/css/font-awesome.min.css",
+        },
+    }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     for img in re.findall(r'<img[^>]+src="(?!data:|https?:)([^"]+)"', body):
         src = (ROOT / "book" / img).resolve()
@@ -381,8 +424,14 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
             shutil.copy2(src, out / img)
     path = out / f"{name}.slides.html"
     path.write_text(body, encoding="utf-8")
-    title = next((c.source.lstrip("# ").splitlines()[0] for c in nb.cells
-                  if c.cell_type == "markdown" and c.source.startswith("# ")), name)
+    title = next(
+        (
+            c.source.lstrip("# ").splitlines()[0]
+            for c in nb.cells
+            if c.cell_type == "markdown" and c.source.startswith("# ")
+        ),
+        name,
+    )
     return path.name, title, time.perf_counter() - t0
 
 
@@ -400,20 +449,27 @@ def copy_assets(out: Path) -> None:
 def write_index(out: Path, decks: list[tuple[str, str]]) -> None:
     items = "\n".join(f'  <li><a href="{f}">{html.escape(t)}</a></li>' for f, t in decks)
     out.joinpath("index.html").write_text(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         "<title>Backpropagation Through Time: slides</title></head>\n<body>\n"
         "<h1>Backpropagation Through Time: slides</h1>\n"
         "<p>One reveal.js deck per chapter. Arrow keys move between slides, "
-        "<kbd>s</kbd> opens the speaker notes (exercise solutions), <kbd>f</kbd> is full screen.</p>\n"
-        f"<ol>\n{items}\n</ol>\n</body></html>\n", encoding="utf-8")
+        "<kbd>s</kbd> opens the speaker notes (exercise solutions), "
+        "<kbd>f</kbd> is full screen.</p>\n"
+        f"<ol>\n{items}\n</ol>\n</body></html>\n",
+        encoding="utf-8",
+    )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("chapters", nargs="*", help="docnames like book/03-bptt-t3 (default: all)")
     ap.add_argument("--out", type=Path, default=ROOT / "_build" / "slides")
-    ap.add_argument("--executed", type=Path, default=None,
-                    help="reuse notebooks already executed under this folder (same docnames)")
+    ap.add_argument(
+        "--executed",
+        type=Path,
+        default=None,
+        help="reuse notebooks already executed under this folder (same docnames)",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args(argv)
     docs = args.chapters or toc_chapters()
@@ -423,7 +479,7 @@ def main(argv=None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(build_one, d, args.out, args.executed, titles) for d in docs]
         decks = []
-        for d, f in zip(docs, futures):
+        for f in futures:
             name, title, secs = f.result()
             print(f"{args.out / name}  ({secs:.1f} s)")
             decks.append((name, title))
