@@ -324,14 +324,18 @@ def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
     cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]
     conv.number_equations(cells)
     out: list = []
-    room = 0.0
+    room, bare_heading = 0.0, False
 
     def add(cell, kind, weight):
-        nonlocal room
-        if kind == "slide" or (kind == "-" and weight > room):
+        nonlocal room, bare_heading
+        # a heading never stands alone: what follows it joins its slide, however long
+        if kind == "slide" or (kind == "-" and weight > room and not bare_heading):
             kind, room = "slide", BUDGET
         if kind != "notes":
             room -= weight
+            bare_heading = cell.cell_type == "markdown" and all(
+                ln.startswith("#") for ln in cell.source.strip().splitlines()
+            )
         cell.metadata["slideshow"] = {"slide_type": kind}
         out.append(cell)
 
