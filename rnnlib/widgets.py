@@ -17,6 +17,8 @@ In a chapter::
 
 from __future__ import annotations
 
+import re
+
 import warnings
 
 import ipywidgets as W
@@ -124,6 +126,9 @@ class Explorer:
             cache_frame_data=False,
         )
         html = anim.to_jshtml(default_mode="loop")
+        # matplotlib links Font Awesome from a CDN; the book must work offline and the theme
+        # already ships the icons the player buttons use
+        html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
         # the animation would restart itself on the next draw of the live figure
         self.fig.canvas.mpl_disconnect(anim._first_draw_id)
         anim._stop()
