@@ -18,7 +18,6 @@ In a chapter::
 from __future__ import annotations
 
 import re
-
 import warnings
 
 import ipywidgets as W
