@@ -111,7 +111,9 @@ def free_port() -> int:
 
 def test_make_lab_opens_chapters_as_notebooks():
     """Start what ``make lab`` starts (plus test-only flags) and ask it how .md files open."""
-    dry = subprocess.run(["make", "-n", "--no-print-directory", "lab"], cwd=ROOT, capture_output=True, text=True)
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "lab"], cwd=ROOT, capture_output=True, text=True
+    )
     line = " ".join(dry.stdout.replace("\\\n", " ").splitlines()[-1:])
     cmd = shlex.split(line)
     assert "jupyter" in cmd[1] or "jupyter" in cmd[0], dry.stdout
