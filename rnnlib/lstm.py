@@ -194,7 +194,7 @@ def _undo_step(F, I, O, G, C_prev, C, dS, dC):
 
 
 @dataclass
-class Grads:
+class Grads(rnn.GradsReport):
     """Gradients of the loss with their per-step decomposition.
 
     Attributes
@@ -227,16 +227,6 @@ class Grads:
     step_norms: np.ndarray = field(repr=False)
     step_clipped: np.ndarray = field(repr=False)
     names = Params.names
-
-    @property
-    def finite(self) -> bool:
-        """False if any gradient overflowed; training must then stop, not step."""
-        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
-
-    @property
-    def clipped(self) -> bool:
-        """Whether per-step clipping changed anything."""
-        return bool(np.any(self.step_clipped))
 
 
 def bptt(

@@ -216,8 +216,22 @@ class Terms(Mapping):
         return len(self._pairs)
 
 
+class GradsReport:
+    """What training checks on any model's gradients (shared with :mod:`rnnlib.lstm`)."""
+
+    @property
+    def finite(self) -> bool:
+        """False if any gradient overflowed; training must then stop, not step."""
+        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
+
+    @property
+    def clipped(self) -> bool:
+        """Whether per-step clipping changed anything."""
+        return bool(np.any(self.step_clipped))
+
+
 @dataclass
-class Grads:
+class Grads(GradsReport):
     """Gradients of the loss, with their per-step decomposition.
 
     Attributes
@@ -242,16 +256,6 @@ class Grads:
     step_norms: np.ndarray = field(repr=False)
     step_clipped: np.ndarray = field(repr=False)
     names = ("Wx", "Ws", "Wy")
-
-    @property
-    def finite(self) -> bool:
-        """False if any gradient overflowed; training must then stop, not step."""
-        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
-
-    @property
-    def clipped(self) -> bool:
-        """Whether per-step clipping changed anything."""
-        return bool(np.any(self.step_clipped))
 
 
 def output_error(tr: Trace, ds, at: str = "last") -> np.ndarray:
