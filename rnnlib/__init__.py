@@ -22,6 +22,7 @@ _MODULES = (
     "truncation",
     "gradcheck",
     "symbolic",
+    "terms",
     "cliff",
     "tasks",
     "train",

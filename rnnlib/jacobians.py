@@ -20,9 +20,11 @@ trace of a *single* sequence (``xs`` of shape ``(T, D)``).
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
+from . import _scenario, rnn
 from . import _validate as check
 from .activations import get as activation
 
@@ -224,6 +226,172 @@ def horizon(Ws_or_rate, g1: str = "tanh", eps: float = 1e-2) -> float:
         return horizon_from_rate(Ws_or_rate, eps)
     rate = gamma(g1) * largest_singular_value(Ws_or_rate)
     return horizon_from_rate(rate, eps)
+
+
+def scaled_to_spectral_norm(W, lam) -> np.ndarray:
+    """``W`` rescaled so that its largest singular value is ``lam``.
+
+    .. math::  W' = \\frac{\\lambda}{\\lVert W \\rVert_2}\\, W,
+               \\qquad \\lVert W' \\rVert_2 = \\lambda .
+
+    Every singular value is scaled by the same factor, so the singular
+    vectors and the spectrum's shape are kept; only ``lambda1`` of the bound
+    (book: :eq:`eq-pascanu-bound`) is set.
+
+    Parameters
+    ----------
+    W : array, (m, n)
+        Not all zeros.
+    lam : float > 0
+
+    Returns
+    -------
+    ndarray, (m, n)
+        A new array.
+    """
+    W = check.array(W, "W", ndim=(2,))
+    lam = check.positive(lam, "lam")
+    if not np.any(W):
+        raise ValueError(f"W: expected a nonzero matrix, got all zeros of shape {W.shape}")
+    return W * (lam / np.linalg.norm(W, 2))
+
+
+def state_gradient_norms(p, tr, ds) -> np.ndarray:
+    """``||dE_t/dS_i||`` for the loss at every step ``t`` and every state ``S_i``.
+
+    .. math::  \\frac{\\partial E_t}{\\partial S_i} = \\frac{\\partial E_t}{\\partial S_t}
+               \\prod_{k=i+1}^{t} \\frac{\\partial S_k}{\\partial S_{k-1}}
+               \\quad (i \\le t),
+
+    zero for ``i > t`` (``E_t`` does not read later states).  One backward
+    sweep carries all ``T`` rows ``dE_t/dS_i`` at once: ``O(T^2 H)``.
+
+    Parameters
+    ----------
+    p : rnnlib.rnn.Params
+        The weights ``tr`` was computed with.
+    tr : rnnlib.rnn.Trace
+        Trace of one sequence: ``tr.S`` of shape ``(T+1, H)``.
+    ds : array, (T, O)
+        Desired outputs ``d_t``.
+
+    Returns
+    -------
+    M : ndarray, (T, T)
+        ``M[t-1, i-1] = ||dE_t/dS_i||``: lower triangular; inf or NaN where
+        the product overflowed.
+    """
+    T = _single(tr)
+    H = tr.S.shape[1]
+    Ws = check.array(p.Ws, "params.Ws", ndim=(2,))
+    check.shape(Ws, (H, H), "params.Ws")
+    Wy = check.array(p.Wy, "params.Wy", ndim=(2,))
+    check.shape(Wy, (tr.Y.shape[-1], H), "params.Wy")
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = rnn.output_error(tr, ds, at="all") @ Wy  # e[t-1] = dE_t/dS_t
+        d1 = activation(tr.g1).df(tr.A)
+        M = np.zeros((T, T))
+        V = np.zeros((T, H))  # row t-1: dE_t/dS_i for the current i
+        for i in range(T, 0, -1):
+            V[i - 1] = e[i - 1]
+            M[:, i - 1] = np.linalg.norm(V, axis=-1)
+            V = (V * d1[i - 1]) @ Ws  # dE_t/dS_{i-1} = dE_t/dS_i diag(g1'(a_i)) Ws
+    return M
+
+
+@dataclass(frozen=True, eq=False)
+class DecayProfile:
+    """Result of :func:`decay_profile`: how the gradient of ``E_N`` fades (or grows) going back.
+
+    Attributes
+    ----------
+    norm : ndarray, (N,)
+        ``norm[i-1] = ||dE_N/dS_i||``.
+    term : ndarray, (N,)
+        ``term[i-1]``: Frobenius norm of term ``i`` of ``dE_N/dWs``.
+    bound : ndarray, (N,)
+        ``||dE_N/dS_N|| (gamma lambda1) ** (N - i)``.
+    gamma : float
+        ``sup |g1'|``.
+    rate : float
+        ``gamma * lambda1``, the per-step factor of the bound.
+    horizon : float
+        Steps until the bound falls below 1e-2 (:func:`horizon_from_rate`); inf if ``rate >= 1``.
+    heat : ndarray, (N, N)
+        ``heat[t-1, i-1] = ||dE_t/dS_i||`` for the loss at every step
+        (:func:`state_gradient_norms`).
+    finite : bool
+        False if the forward pass or ``norm`` or ``term`` overflowed.
+    """
+
+    norm: np.ndarray
+    term: np.ndarray
+    bound: np.ndarray
+    gamma: float
+    rate: float
+    horizon: float
+    heat: np.ndarray
+    finite: bool
+
+
+def decay_profile(scale, g1: str = "tanh", N: int = 30, seed: int = 0, H: int = 8) -> DecayProfile:
+    """Vanishing or exploding: ``||dE_N/dS_i||`` against ``i``, with the bound and the horizon.
+
+    The model: ``rnnlib.rnn.init(1, H, 1, seed=seed)`` with ``Ws`` rescaled to
+    ``||Ws||_2 = scale`` (:func:`scaled_to_spectral_norm`), inputs and targets
+    ``x_t, d_t ~ N(0, 1)`` drawn from ``default_rng(seed)``, loss ``E_N``.
+    Along the backward pass (book: :eq:`eq-pascanu-bound`)
+
+    .. math::  \\Big\\lVert \\frac{\\partial E_N}{\\partial S_i} \\Big\\rVert \\le
+               \\Big\\lVert \\frac{\\partial E_N}{\\partial S_N} \\Big\\rVert
+               (\\gamma \\lambda_1)^{N-i}.
+
+    Cached: the same arguments return the same object, whose arrays are read-only.
+
+    Parameters
+    ----------
+    scale : float > 0
+        ``lambda1``, the largest singular value of ``Ws``.
+    g1 : str
+        Hidden activation.
+    N : int >= 1
+        Sequence length.
+    seed : int >= 0
+    H : int >= 1
+        Hidden units.
+
+    Returns
+    -------
+    DecayProfile
+    """
+    return _decay_profile(
+        check.positive(scale, "scale"),
+        activation(g1, "g1").name,
+        check.positive_int(N, "N"),
+        _scenario.seed(seed),
+        check.positive_int(H, "H"),
+    )
+
+
+@_scenario.cached
+def _decay_profile(scale, g1, N, seed, H):
+    rng = np.random.default_rng(seed)
+    p = rnn.init(1, H, 1, seed=seed)
+    p.Ws = scaled_to_spectral_norm(p.Ws, scale)
+    xs = rng.normal(0.0, 1.0, (N, 1))
+    ds = rng.normal(0.0, 1.0, (N, 1))
+    tr = rnn.forward(p, xs, g1=g1)
+    g = rnn.bptt(p, tr, ds, at="last")
+    i = np.arange(1, N + 1)
+    gam = gamma(g1)
+    rate = gam * scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = np.linalg.norm(g.dS[1:], axis=-1)
+        term = np.linalg.norm(g.terms["Ws"].reshape(N, -1), axis=-1)
+        bound = norm[-1] * rate ** (N - i).astype(float)
+        heat = state_gradient_norms(p, tr, ds)
+    finite = bool(tr.finite and np.all(np.isfinite(norm)) and np.all(np.isfinite(term)))
+    return DecayProfile(norm, term, bound, gam, rate, horizon_from_rate(rate), heat, finite)
 
 
 def _square(Ws) -> np.ndarray:

@@ -15,6 +15,9 @@ pass runs :func:`rnnlib.truncation.backward` on the stacked state
 ``[S_t; C_t]`` of size ``2H``, so truncation and per-step clipping mean the
 same as for :mod:`rnnlib.rnn`.  Shapes are time-major, ``xs`` is ``(T, D)``
 or ``(T, B, D)``.
+
+:func:`recall_profile` compares how far back the gradient reaches in an LSTM
+and in a simple RNN on the same recall task.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _scenario, rnn, tasks
 from . import _validate as check
-from . import rnn
 from .activations import get as activation
 from .activations import sigmoid
 from .truncation import backward
@@ -290,3 +293,81 @@ def bptt(
     pairs["Wy"] = (dZ, tr.S[1:])
     dC_all = np.concatenate([back.dS[:1, ..., H:], dC])
     return Grads(*dW, *db, dY, rnn.Terms(pairs), back.dS[..., :H], dC_all, back.norms, back.clipped)
+
+
+@dataclass(frozen=True, eq=False)
+class RecallProfile:
+    """Result of :func:`recall_profile`; ``N = lag + 1`` steps, ``H`` units.
+
+    Attributes
+    ----------
+    rnn_norm : ndarray, (N,)
+        Simple RNN: ``rnn_norm[i-1] = ||dE_N/dS_i||``.
+    lstm_norm : ndarray, (N,)
+        LSTM: ``lstm_norm[i-1] = ||dE_N/dS_i||`` (hidden state).
+    cell_norm : ndarray, (N,)
+        LSTM: ``cell_norm[i-1] = ||dE_N/dC_i||`` (cell state).
+    F, I, O : ndarray, (N, H)
+        The LSTM's forget, input and output gates, ``F[t-1] = f_t``.
+    finite : bool
+        False if either model's gradients or the norms overflowed.
+    """
+
+    rnn_norm: np.ndarray
+    lstm_norm: np.ndarray
+    cell_norm: np.ndarray
+    F: np.ndarray
+    I: np.ndarray
+    O: np.ndarray
+    finite: bool
+
+
+def recall_profile(lag, forget_bias=1.0, seed: int = 0, H: int = 8) -> RecallProfile:
+    """The same recall task for a simple RNN and an LSTM: how far back the gradient reaches.
+
+    One sequence of ``rnnlib.tasks.recall(lag, batch=1, seed=seed)`` (the value
+    at step 1 is asked for at step ``N = lag + 1``), the RNN
+    ``rnnlib.rnn.init(2, H, 1, seed=seed)`` and the LSTM
+    :func:`init` ``(2, H, 1, seed=seed, forget_bias=forget_bias)``.  Along the
+    cell the gradient is multiplied by the forget gates alone
+    (book: :eq:`eq-lstm-cell-path`)::
+
+        dE_N/dC_{i-1} = dE_N/dC_i * f_i + (the path through S_{i-1})
+
+    Cached: the same arguments return the same object, whose arrays are read-only.
+
+    Parameters
+    ----------
+    lag : int >= 1
+    forget_bias : float
+        ``bf`` of the LSTM.
+    seed : int >= 0
+        For the task and both models.
+    H : int >= 1
+
+    Returns
+    -------
+    RecallProfile
+    """
+    return _recall_profile(
+        check.positive_int(lag, "lag"),
+        _scenario.real(forget_bias, "forget_bias"),
+        _scenario.seed(seed),
+        check.positive_int(H, "H"),
+    )
+
+
+@_scenario.cached
+def _recall_profile(lag, forget_bias, seed, H):
+    task = tasks.recall(lag, batch=1, seed=seed)
+    xs, ds = task.xs[:, 0], task.ds[:, 0]
+    D = xs.shape[-1]
+    pr = rnn.init(D, H, 1, seed=seed)
+    gr = rnn.bptt(pr, rnn.forward(pr, xs), ds)
+    pl = init(D, H, 1, seed=seed, forget_bias=forget_bias)
+    tl = forward(pl, xs)
+    gl = bptt(pl, tl, ds)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = [np.linalg.norm(d[1:], axis=-1) for d in (gr.dS, gl.dS, gl.dC)]
+    finite = gl.finite and gr.finite and all(bool(np.all(np.isfinite(n))) for n in norms)
+    return RecallProfile(*norms, tl.F, tl.I, tl.O, bool(finite))

@@ -6,6 +6,9 @@ term (per sequence, and per step when the loss is at every step)::
 
     v <- momentum * v - lr * g
     W <- W + v
+
+:func:`clipping_runs` trains one seeded model on the adding problem with and
+without clipping, the comparison the clipping chapter and its explorer show.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _scenario, jacobians, rnn, tasks
 from . import _validate as check
 from .clipping import ClipReport, clip_by_norm, clip_by_value, global_norm
 
 CLIP_MODES = (None, "norm", "value")
+CLIP_METHODS = ("norm", "value", "per-step")  # clipping_runs: per-step is bptt(clip_step=...)
 
 
 @dataclass
@@ -160,4 +165,142 @@ def sgd(
         update_norm=np.array(rec["update_norm"], dtype=float),
         stopped=stopped,
         params=p,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """The curves of one :func:`sgd` run, without the trained parameters (see :class:`History`).
+
+    Attributes
+    ----------
+    loss, grad_norm, update_norm : ndarray, (n,)
+    clipped : ndarray of bool, (n,)
+    stopped : str or None
+    """
+
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    clipped: np.ndarray
+    update_norm: np.ndarray
+    stopped: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class ClippingRuns:
+    """Result of :func:`clipping_runs`.
+
+    Attributes
+    ----------
+    free : Run
+        SGD without clipping.
+    clip : Run
+        SGD with the chosen clipping.
+    before : ndarray, (P,)
+        The gradient at the initial weights, all parameters flattened in the
+        order ``Wx, Ws, Wy``, divided by the batch size.
+    after : ndarray, (P,)
+        The same gradient after clipping.
+    """
+
+    free: Run
+    clip: Run
+    before: np.ndarray
+    after: np.ndarray
+
+
+def clipping_runs(
+    scale,
+    method: str = "norm",
+    threshold=1.0,
+    H: int = 8,
+    T: int = 15,
+    batch: int = 4,
+    steps: int = 20,
+    lr=0.3,
+    seed: int = 0,
+) -> ClippingRuns:
+    """Train on the adding problem with and without clipping; the gradient before and after.
+
+    The model is ``rnnlib.rnn.init(2, H, 1, seed=seed)`` with ``||Ws||_2 = scale``
+    (:func:`rnnlib.jacobians.scaled_to_spectral_norm`), the task
+    ``rnnlib.tasks.adding(T, batch, seed)``.  ``method`` is clipping by
+    global norm (book: :eq:`eq-clip-norm`), by value (:eq:`eq-clip-value`) or
+    per step of the backward signal (:eq:`eq-clip-step`), with threshold
+    ``theta``.  The run without clipping depends on ``scale`` alone and is
+    cached on its own.
+
+    Cached: the same arguments return the same object, whose arrays are read-only.
+
+    Parameters
+    ----------
+    scale : float > 0
+        ``lambda1``, the largest singular value of ``Ws``.
+    method : {"norm", "value", "per-step"}
+    threshold : float > 0
+        ``theta``.
+    H, T, batch, steps : int
+        Hidden units, sequence length (>= 2), batch size, SGD steps.
+    lr : float > 0
+    seed : int >= 0
+        For the weights and the task.
+
+    Returns
+    -------
+    ClippingRuns
+    """
+    return _clipping_runs(
+        check.positive(scale, "scale"),
+        check.choice(method, CLIP_METHODS, "method"),
+        check.positive(threshold, "threshold"),
+        check.positive_int(H, "H"),
+        check.positive_int(T, "T"),
+        check.positive_int(batch, "batch"),
+        check.positive_int(steps, "steps"),
+        check.positive(lr, "lr"),
+        _scenario.seed(seed),
+    )
+
+
+def _adding_setup(scale, H, T, batch, seed):
+    task = tasks.adding(T, batch=batch, seed=seed)
+    p = rnn.init(task.xs.shape[-1], H, 1, seed=seed)
+    p.Ws = jacobians.scaled_to_spectral_norm(p.Ws, scale)
+    return p, task
+
+
+@_scenario.cached
+def _adding_run(scale, method, threshold, H, T, batch, steps, lr, seed):
+    """One SGD run; ``method`` None is no clipping."""
+    p, task = _adding_setup(scale, H, T, batch, seed)
+    kw = {}
+    if method == "per-step":
+        kw = {"clip_step": threshold}
+    elif method is not None:
+        kw = {"clip": method, "threshold": threshold}
+    h = sgd(rnn, p, task, steps=steps, lr=lr, **kw)
+    return Run(h.loss, h.grad_norm, h.clipped, h.update_norm, h.stopped)
+
+
+@_scenario.cached
+def _clipping_runs(scale, method, threshold, H, T, batch, steps, lr, seed):
+    p, task = _adding_setup(scale, H, T, batch, seed)
+    tr = rnn.forward(p, task.xs)
+    n = task.xs.shape[1]
+    g = rnn.bptt(p, tr, task.ds, at=task.at)
+    before = {k: getattr(g, k) / n for k in p.names}
+    if method == "norm":
+        after, _ = clip_by_norm(before, threshold)
+    elif method == "value":
+        after, _ = clip_by_value(before, threshold)
+    else:
+        gs = rnn.bptt(p, tr, task.ds, at=task.at, clip_step=threshold)
+        after = {k: getattr(gs, k) / n for k in p.names}
+    flat = [np.concatenate([d[k].ravel() for k in p.names]) for d in (before, after)]
+    const = (H, T, batch, steps, lr, seed)
+    return ClippingRuns(
+        free=_adding_run(scale, None, None, *const),
+        clip=_adding_run(scale, method, threshold, *const),
+        before=flat[0],
+        after=flat[1],
     )

@@ -12,6 +12,9 @@ of one step, ``v -> v @ dS_t/dS_{t-1}``, the total error signal obeys
 which costs one Jacobian-vector product per step instead of the O(T^2) work
 of summing every chain of the explicit formula.
 
+:func:`truncation_profile` measures what truncation costs on a seeded
+model: how well the ``k`` newest terms of ``dE_N/dWs`` approximate the sum.
+
 Truncation to ``k`` steps keeps, for every loss term ``E_t``, only the states
 ``S_i`` with ``t - i < k``.  For a loss at the last step that is the full
 recursion stopped after ``k`` steps; for a loss at every step each ``E_t``
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _scenario
 from . import _validate as check
 
 
@@ -244,3 +248,82 @@ def tbptt(model, params, xs, ds, k1, k2, at="all", g1="tanh", s0=None) -> TBPTT:
             grads[n] = grads[n] + segments[-1][n]
     fg = model.bptt(params, full_tr, ds, at=at)
     return TBPTT(grads, segments, windows, {n: getattr(fg, n) for n in names}, loss)
+
+
+@dataclass(frozen=True, eq=False)
+class TruncationProfile:
+    """Result of :func:`truncation_profile`.
+
+    Attributes
+    ----------
+    term_norm : ndarray, (N,)
+        ``term_norm[i-1]``: Frobenius norm of term ``i`` of ``dE_N/dWs``.
+    cos : ndarray, (N,)
+        ``cos[k-1]``: cosine between the ``k``-step truncated gradient and the full one.
+    rel_error : ndarray, (N,)
+        ``rel_error[k-1] = ||g_k - g|| / ||g||`` (0 at ``k = N``).
+    finite : bool
+        False if the forward pass or any term overflowed.
+    """
+
+    term_norm: np.ndarray
+    cos: np.ndarray
+    rel_error: np.ndarray
+    finite: bool
+
+
+def truncation_profile(N, scale, H: int = 8, seed: int = 0) -> TruncationProfile:
+    """How close the ``k`` newest terms of ``dE_N/dWs`` come to the full gradient, ``k = 1..N``.
+
+    For the loss at the last step, truncation to ``k`` steps keeps the
+    terms entering through ``S_i`` with ``N - i < k`` (book: :eq:`eq-truncated-gradient`):
+
+    .. math::  g_k = \\sum_{i=N-k+1}^{N}
+               \\frac{\\partial E_N}{\\partial S_i}\\,\\frac{\\partial^+ S_i}{\\partial W_s},
+
+    the same as ``rnnlib.rnn.bptt(..., truncate=k)``.  The model:
+    ``rnnlib.rnn.init(1, H, 1, seed=seed)`` with ``||Ws||_2 = scale``
+    (:func:`rnnlib.jacobians.scaled_to_spectral_norm`), ``x_t, d_t ~ N(0, 1)``
+    from ``default_rng(seed)``, tanh hidden units.
+
+    Cached: the same arguments return the same object, whose arrays are read-only.
+
+    Parameters
+    ----------
+    N : int >= 1
+        Sequence length.
+    scale : float > 0
+        ``lambda1``, the largest singular value of ``Ws``.
+    H : int >= 1
+    seed : int >= 0
+
+    Returns
+    -------
+    TruncationProfile
+    """
+    return _truncation_profile(
+        check.positive_int(N, "N"),
+        check.positive(scale, "scale"),
+        check.positive_int(H, "H"),
+        _scenario.seed(seed),
+    )
+
+
+@_scenario.cached
+def _truncation_profile(N, scale, H, seed):
+    from . import jacobians, rnn  # rnn imports this module's backward engine
+
+    rng = np.random.default_rng(seed)
+    p = rnn.init(1, H, 1, seed=seed)
+    p.Ws = jacobians.scaled_to_spectral_norm(p.Ws, scale)
+    xs, ds = rng.normal(size=(N, 1)), rng.normal(size=(N, 1))
+    tr = rnn.forward(p, xs)
+    terms = rnn.bptt(p, tr, ds).terms["Ws"].reshape(N, -1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        full = terms.sum(axis=0)
+        trunc = np.cumsum(terms[::-1], axis=0)  # trunc[k-1]: the k newest terms
+        nf = np.linalg.norm(full)
+        cos = trunc @ full / (np.linalg.norm(trunc, axis=1) * nf)
+        err = np.linalg.norm(trunc - full, axis=1) / nf
+        size = np.linalg.norm(terms, axis=1)
+    return TruncationProfile(size, cos, err, bool(np.all(np.isfinite(size)) and tr.finite))

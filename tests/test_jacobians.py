@@ -1,5 +1,7 @@
 """rnnlib.jacobians: step Jacobians against finite differences, the Pascanu bound, horizons."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -140,3 +142,141 @@ def test_bad_input_names_argument(call, match):
     p, tr = trace()
     with pytest.raises(ValueError, match=rf"^{match}:"):
         call(p, tr)
+
+
+# -- scaled_to_spectral_norm, state_gradient_norms and the decay explorer's scenario --------
+
+
+def assert_frozen(result):
+    """Every array field is read-only and the dataclass cannot be reassigned."""
+    arrays = [
+        f.name
+        for f in dataclasses.fields(result)
+        if isinstance(getattr(result, f.name), np.ndarray)
+    ]
+    assert arrays
+    for name in arrays:
+        a = getattr(result, name)
+        assert not a.flags.writeable, name
+        with pytest.raises(ValueError, match="read-only"):
+            a[(0,) * a.ndim] = 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(result, arrays[0], None)
+
+
+@given(
+    shape=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    lam=st.floats(1e-3, 1e3),
+    seed=st.integers(0, 10_000),
+)
+def test_scaled_to_spectral_norm_sets_largest_singular_value(shape, lam, seed):
+    W = np.random.default_rng(seed).normal(size=shape)
+    before = W.copy()
+    V = jac.scaled_to_spectral_norm(W, lam)
+    assert np.linalg.norm(V, 2) == pytest.approx(lam, rel=1e-12)
+    np.testing.assert_allclose(V * np.linalg.norm(W, 2), W * lam, rtol=1e-12)  # one common factor
+    np.testing.assert_array_equal(W, before)  # the caller's array is untouched
+
+
+def loss_at(tr, ds, t):
+    """Targets that make only E_t nonzero: elsewhere the target is the output itself."""
+    only = tr.Y.copy()
+    only[t - 1] = ds[t - 1]
+    return only
+
+
+@pytest.mark.parametrize("g1", G1)
+def test_state_gradient_norms_are_rows_of_single_loss_terms(g1):
+    p, tr = trace(H=3, T=7, g1=g1, scale=1.3)
+    ds = np.random.default_rng(5).normal(size=(7, 1))
+    M = jac.state_gradient_norms(p, tr, ds)
+    assert M.shape == (7, 7)
+    for t in range(1, 8):
+        g = rl.rnn.bptt(p, tr, loss_at(tr, ds, t), at="all")  # dS[i] = dE_t/dS_i
+        np.testing.assert_allclose(M[t - 1], np.linalg.norm(g.dS[1:], axis=-1), rtol=1e-12)
+    assert np.all(np.triu(M, 1) == 0.0)  # E_t does not read S_i for i > t
+
+
+def decay_direct(scale, g1, N, seed, H=8):
+    """The decay explorer's computation as it was inside rnnlib.widgets, written out."""
+    rng = np.random.default_rng(seed)
+    p = rl.rnn.init(1, H, 1, seed=seed)
+    p.Ws = p.Ws * (scale / np.linalg.norm(p.Ws, 2))
+    xs, ds = rng.normal(0.0, 1.0, (N, 1)), rng.normal(0.0, 1.0, (N, 1))
+    tr = rl.rnn.forward(p, xs, g1=g1)
+    g = rl.rnn.bptt(p, tr, ds, at="last")
+    norm = np.linalg.norm(g.dS[1:], axis=-1)
+    term = np.linalg.norm(g.terms["Ws"].reshape(N, -1), axis=-1)
+    rate = jac.gamma(g1) * scale
+    bound = norm[-1] * rate ** (N - np.arange(1, N + 1)).astype(float)
+    e = rl.rnn.output_error(tr, ds, at="all") @ p.Wy
+    d1 = rl.activations.get(g1).df(tr.A)
+    M, V = np.zeros((N, N)), np.zeros((N, H))
+    for i in range(N, 0, -1):
+        V[i - 1] = e[i - 1]
+        M[:, i - 1] = np.linalg.norm(V, axis=-1)
+        V = (V * d1[i - 1]) @ p.Ws
+    return norm, term, bound, rate, M
+
+
+@pytest.mark.parametrize(
+    ("scale", "g1", "N", "seed"),
+    [(1.0, "tanh", 30, 0), (0.3, "sigmoid", 5, 4), (2.5, "relu", 60, 9), (1.1, "identity", 17, 2)],
+)
+def test_decay_profile_equals_direct_computation(scale, g1, N, seed):
+    r = jac.decay_profile(scale, g1, N, seed)
+    norm, term, bound, rate, M = decay_direct(scale, g1, N, seed)
+    for got, want in ((r.norm, norm), (r.term, term), (r.bound, bound), (r.heat, M)):
+        np.testing.assert_array_equal(got, want)
+    assert r.rate == rate and r.gamma == jac.gamma(g1)
+    assert r.horizon == jac.horizon_from_rate(rate)
+    assert r.finite
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    scale=st.floats(0.1, 10.0),
+    g1=st.sampled_from(G1),
+    N=st.integers(1, 40),
+    seed=st.integers(0, 9),
+)
+def test_decay_profile_invariants(scale, g1, N, seed):
+    r = jac.decay_profile(scale, g1, N, seed)
+    assert r.norm.shape == r.term.shape == r.bound.shape == (N,) and r.heat.shape == (N, N)
+    np.testing.assert_allclose(r.heat[-1], r.norm, rtol=1e-12)  # row N of the heat map is E_N
+    assert np.all(r.norm <= r.bound * (1 + 1e-9) + 1e-300)  # the Pascanu bound holds
+    assert r.bound[-1] == r.norm[-1]
+
+
+def test_decay_profile_is_cached_and_read_only():
+    r = jac.decay_profile(1.0, "tanh", 12, 0)
+    assert jac.decay_profile(1.0, "tanh", 12, 0) is r
+    assert jac.decay_profile(1, g1="tanh", N=12, seed=0, H=8) is r  # normalized arguments
+    assert_frozen(r)
+    assert jac.decay_profile(1.0, "tanh", 12, 0).norm[0] == decay_direct(1.0, "tanh", 12, 0)[0][0]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: jac.scaled_to_spectral_norm(np.eye(2), 0.0), "lam"),
+        (lambda: jac.scaled_to_spectral_norm(np.eye(2), float("inf")), "lam"),
+        (lambda: jac.scaled_to_spectral_norm(np.eye(2), True), "lam"),
+        (lambda: jac.scaled_to_spectral_norm(np.zeros((2, 2)), 1.0), "W"),
+        (lambda: jac.scaled_to_spectral_norm(np.ones(3), 1.0), "W"),
+        (lambda: jac.scaled_to_spectral_norm([[np.nan]], 1.0), "W"),
+        (lambda: jac.state_gradient_norms(*trace(), np.zeros((5, 1))), "ds"),
+        (lambda: jac.decay_profile(0.0), "scale"),
+        (lambda: jac.decay_profile(float("nan")), "scale"),
+        (lambda: jac.decay_profile([1.0]), "scale"),
+        (lambda: jac.decay_profile(1.0, "softsign"), "g1"),
+        (lambda: jac.decay_profile(1.0, "tanh", 0), "N"),
+        (lambda: jac.decay_profile(1.0, "tanh", True), "N"),
+        (lambda: jac.decay_profile(1.0, "tanh", 5, -1), "seed"),
+        (lambda: jac.decay_profile(1.0, "tanh", 5, 0.5), "seed"),
+        (lambda: jac.decay_profile(1.0, "tanh", 5, 0, H=0), "H"),
+    ],
+)
+def test_new_functions_bad_input_names_argument(call, match):
+    with pytest.raises(ValueError, match=rf"^{match}:"):
+        call()

@@ -1,5 +1,7 @@
-"""rnnlib.lstm: gradients vs finite differences and a detached surrogate; invariants; bad input."""
+"""rnnlib.lstm: gradients vs finite differences and a detached surrogate; invariants; bad input;
+the recall profile of the LSTM-versus-RNN explorer."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -7,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import rnnlib as rl
 from rnnlib import gradcheck as gc
 from rnnlib import lstm
 from rnnlib.activations import ACTIVATIONS, get, sigmoid
@@ -337,3 +340,74 @@ BAD = {
 def test_bad_input_raises_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match="^" + re.escape(argument) + ":"):
         call()
+
+
+# -- recall_profile: the LSTM-versus-RNN explorer's scenario -------------------------------
+
+
+def recall_direct(lag, forget_bias, seed, H=8):
+    """The explorer's computation as it was inside rnnlib.widgets, written out."""
+    task = rl.tasks.recall(lag, batch=1, seed=seed)
+    xs, ds = task.xs[:, 0], task.ds[:, 0]
+    pr = rl.rnn.init(2, H, 1, seed=seed)
+    gr = rl.rnn.bptt(pr, rl.rnn.forward(pr, xs), ds)
+    pl = lstm.init(2, H, 1, seed=seed, forget_bias=forget_bias)
+    tl = lstm.forward(pl, xs)
+    gl = lstm.bptt(pl, tl, ds)
+    norms = [np.linalg.norm(d[1:], axis=-1) for d in (gr.dS, gl.dS, gl.dC)]
+    return norms, tl
+
+
+@pytest.mark.parametrize(
+    ("lag", "forget_bias", "seed"), [(20, 1.0, 0), (2, -2.0, 9), (60, 5.0, 3), (35, 0.5, 1)]
+)
+def test_recall_profile_equals_direct_computation(lag, forget_bias, seed):
+    r = lstm.recall_profile(lag, forget_bias, seed)
+    (rnn_n, h_n, c_n), tl = recall_direct(lag, forget_bias, seed)
+    for got, want in ((r.rnn_norm, rnn_n), (r.lstm_norm, h_n), (r.cell_norm, c_n)):
+        np.testing.assert_array_equal(got, want)
+    for g in "FIO":
+        np.testing.assert_array_equal(getattr(r, g), getattr(tl, g))
+    assert r.rnn_norm.shape == (lag + 1,) and r.F.shape == (lag + 1, 8)
+    assert r.finite
+
+
+def test_recall_profile_forget_bias_keeps_the_cell_gradient():
+    """A larger forget bias opens f_t, and dE_N/dC_1 keeps more of its step-N size."""
+    reach = [
+        (r.cell_norm[0] / r.cell_norm[-1], r.F.mean())
+        for r in (lstm.recall_profile(30, b, 0) for b in (-2.0, 1.0, 5.0))
+    ]
+    assert reach[0][0] < reach[1][0] < reach[2][0]
+    assert reach[0][1] < reach[1][1] < reach[2][1]
+
+
+def test_recall_profile_is_cached_and_read_only():
+    r = lstm.recall_profile(10, 1.0, 0)
+    assert lstm.recall_profile(10, 1.0, 0) is r
+    assert lstm.recall_profile(10, forget_bias=1, seed=0, H=8) is r
+    for name in ("rnn_norm", "lstm_norm", "cell_norm", "F", "I", "O"):
+        a = getattr(r, name)
+        assert not a.flags.writeable, name
+        with pytest.raises(ValueError, match="read-only"):
+            a[(0,) * a.ndim] = 0.0
+    assert r.F.base is None  # not a view into a writable array of the trace
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.F = None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"lag": 0}, "lag"),
+        ({"lag": 2.5}, "lag"),
+        ({"forget_bias": np.nan}, "forget_bias"),
+        ({"forget_bias": "1"}, "forget_bias"),
+        ({"forget_bias": True}, "forget_bias"),
+        ({"seed": -1}, "seed"),
+        ({"H": 0}, "H"),
+    ],
+)
+def test_recall_profile_bad_input_names_argument(kwargs, argument):
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        lstm.recall_profile(**({"lag": 5} | kwargs))

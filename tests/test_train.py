@@ -1,10 +1,12 @@
-"""rnnlib.train.sgd: learning, clean stops on overflow, clipping of the updates."""
+"""rnnlib.train: sgd learning, clean stops on overflow, clipping of the updates; clipping_runs."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 import rnnlib as rl
-from rnnlib.train import sgd
+from rnnlib.train import clipping_runs, sgd
 
 
 def finite_params(p):
@@ -99,3 +101,108 @@ def test_bad_input_names_argument(kwargs, match):
     p0 = rl.rnn.init(1, 4, 1, seed=0)
     with pytest.raises(ValueError, match=rf"^{match}:"):
         sgd(rl.rnn, p0, rl.tasks.sine(5, batch=2), steps=kwargs.pop("steps", 2), **kwargs)
+
+
+# -- clipping_runs: the clipping explorer's scenario ----------------------------------------
+
+
+def runs_direct(scale, method, threshold):
+    """The clipping explorer's computation as it was inside rnnlib.widgets, written out."""
+
+    def setup():
+        task = rl.tasks.adding(15, batch=4, seed=0)
+        p = rl.rnn.init(task.xs.shape[-1], 8, 1, seed=0)
+        p.Ws = p.Ws * (scale / np.linalg.norm(p.Ws, 2))
+        return p, task
+
+    kw = (
+        {"clip_step": threshold}
+        if method == "per-step"
+        else {"clip": method, "threshold": threshold}
+    )
+    free = sgd(rl.rnn, *setup(), steps=20, lr=0.3)
+    clip = sgd(rl.rnn, *setup(), steps=20, lr=0.3, **kw)
+    p, task = setup()
+    tr = rl.rnn.forward(p, task.xs)
+    n = task.xs.shape[1]
+    g = rl.rnn.bptt(p, tr, task.ds, at=task.at)
+    before = {k: getattr(g, k) / n for k in p.names}
+    if method == "norm":
+        after, _ = rl.clipping.clip_by_norm(before, threshold)
+    elif method == "value":
+        after, _ = rl.clipping.clip_by_value(before, threshold)
+    else:
+        gs = rl.rnn.bptt(p, tr, task.ds, at=task.at, clip_step=threshold)
+        after = {k: getattr(gs, k) / n for k in p.names}
+    flat = [np.concatenate([d[k].ravel() for k in p.names]) for d in (before, after)]
+    return free, clip, flat[0], flat[1]
+
+
+@pytest.mark.parametrize(
+    ("scale", "method", "threshold"),
+    [(2.0, "norm", 1.0), (3.0, "value", 0.01), (0.5, "per-step", 0.1), (2.75, "norm", 100.0)],
+)
+def test_clipping_runs_equal_direct_computation(scale, method, threshold):
+    r = clipping_runs(scale, method, threshold)
+    free, clip, before, after = runs_direct(scale, method, threshold)
+    np.testing.assert_array_equal(r.before, before)
+    np.testing.assert_array_equal(r.after, after)
+    for got, want in ((r.free, free), (r.clip, clip)):
+        for name in ("loss", "grad_norm", "clipped", "update_norm"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        assert got.stopped == want.stopped
+
+
+def test_clipping_runs_follow_the_definitions():
+    nb = np.linalg.norm(clipping_runs(2.0, "norm", 1e3).before)
+    theta = nb / 10
+    r = clipping_runs(2.0, "norm", theta)
+    assert np.linalg.norm(r.after) == pytest.approx(theta, rel=1e-12)
+    np.testing.assert_allclose(r.after, r.before * (theta / nb), rtol=1e-12)  # direction kept
+    v = clipping_runs(2.0, "value", 1e-3)
+    assert np.max(np.abs(v.after)) <= 1e-3
+    np.testing.assert_array_equal(v.before, r.before)  # the same initial weights
+    for x in (r, v):  # the unclipped run depends on the scale alone
+        np.testing.assert_array_equal(x.free.loss, clipping_runs(2.0, "per-step", 5.0).free.loss)
+    assert r.clip.clipped[0] and not r.free.clipped.any()
+
+
+def test_clipping_runs_are_cached_and_read_only():
+    r = clipping_runs(2.0, "norm", 0.5)
+    assert clipping_runs(2.0, "norm", 0.5) is r
+    assert clipping_runs(2, method="norm", threshold=0.5, H=8, T=15, batch=4, steps=20) is r
+    arrays = [r.before, r.after] + [
+        getattr(h, n)
+        for h in (r.free, r.clip)
+        for n in ("loss", "grad_norm", "clipped", "update_norm")
+    ]
+    for a in arrays:
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a[0] = 0
+    for obj, name in ((r, "free"), (r.free, "loss"), (r.clip, "stopped")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, name, None)
+    assert not hasattr(r.free, "params")  # no mutable parameters inside a cached result
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"scale": 0.0}, "scale"),
+        ({"method": "max"}, "method"),
+        ({"method": None}, "method"),
+        ({"threshold": 0.0}, "threshold"),
+        ({"threshold": np.inf}, "threshold"),
+        ({"T": 1}, "T"),
+        ({"batch": 0}, "batch"),
+        ({"steps": 0}, "steps"),
+        ({"lr": -0.1}, "lr"),
+        ({"seed": -1}, "seed"),
+        ({"H": 0}, "H"),
+    ],
+)
+def test_clipping_runs_bad_input_names_argument(kwargs, match):
+    args = {"scale": 2.0, "method": "norm", "threshold": 1.0} | kwargs
+    with pytest.raises(ValueError, match=rf"^{match}:"):
+        clipping_runs(**args)

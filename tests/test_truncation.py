@@ -1,11 +1,14 @@
-"""rnnlib.truncation.backward against the explicit sum over chains of generic Jacobians."""
+"""rnnlib.truncation: backward against the explicit sum over chains; the truncation profile."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnlib.truncation import backward
+import rnnlib as rl
+from rnnlib.truncation import backward, truncation_profile
 
 
 def linear_problem(seed, T, B, H, last_only):
@@ -85,3 +88,77 @@ def test_truncate_one_keeps_only_the_local_errors(last_only):
     b = backward(e, vjp, truncate=1, last_only=last_only)
     np.testing.assert_array_equal(b.dS[1:], e)
     assert not np.any(b.dS[0])
+
+
+# -- truncation_profile: the truncation explorer's scenario ---------------------------------
+
+
+def profile_direct(N, scale, H=8, seed=0):
+    """The truncation explorer's computation as it was inside rnnlib.widgets, written out."""
+    rng = np.random.default_rng(seed)
+    p = rl.rnn.init(1, H, 1, seed=seed)
+    p.Ws = p.Ws * (scale / np.linalg.norm(p.Ws, 2))
+    xs, ds = rng.normal(size=(N, 1)), rng.normal(size=(N, 1))
+    tr = rl.rnn.forward(p, xs)
+    terms = rl.rnn.bptt(p, tr, ds).terms["Ws"].reshape(N, -1)
+    full = terms.sum(axis=0)
+    trunc = np.cumsum(terms[::-1], axis=0)
+    nf = np.linalg.norm(full)
+    cos = trunc @ full / (np.linalg.norm(trunc, axis=1) * nf)
+    err = np.linalg.norm(trunc - full, axis=1) / nf
+    return p, tr, ds, np.linalg.norm(terms, axis=1), cos, err
+
+
+@pytest.mark.parametrize(("N", "scale"), [(20, 1.0), (2, 0.5), (40, 2.0), (12, 1.35)])
+def test_truncation_profile_equals_direct_computation(N, scale):
+    r = truncation_profile(N, scale)
+    *_, size, cos, err = profile_direct(N, scale)
+    np.testing.assert_array_equal(r.term_norm, size)
+    np.testing.assert_array_equal(r.cos, cos)
+    np.testing.assert_array_equal(r.rel_error, err)
+    assert r.finite
+
+
+@pytest.mark.parametrize(("N", "scale", "seed"), [(12, 1.2, 0), (9, 0.7, 3), (15, 1.8, 1)])
+def test_truncation_profile_is_truncated_bptt(N, scale, seed):
+    """The k newest terms are exactly rnn.bptt(..., truncate=k) for the loss at the last step."""
+    r = truncation_profile(N, scale, seed=seed)
+    p, tr, ds, *_ = profile_direct(N, scale, seed=seed)
+    full = rl.rnn.bptt(p, tr, ds).Ws.ravel()
+    for k in range(1, N + 1):
+        g = rl.rnn.bptt(p, tr, ds, truncate=k).Ws.ravel()
+        cos = g @ full / (np.linalg.norm(g) * np.linalg.norm(full))
+        assert r.cos[k - 1] == pytest.approx(cos, rel=1e-10)
+        rel = np.linalg.norm(g - full) / np.linalg.norm(full)
+        assert r.rel_error[k - 1] == pytest.approx(rel, rel=1e-8, abs=1e-14)
+    assert r.rel_error[-1] == pytest.approx(0.0, abs=1e-14)  # k = N is full BPTT
+    assert r.cos[-1] == pytest.approx(1.0, rel=1e-14)
+
+
+def test_truncation_profile_is_cached_and_read_only():
+    r = truncation_profile(10, 1.1)
+    assert truncation_profile(10, 1.1) is r
+    assert truncation_profile(N=10, scale=1.1, H=8, seed=0) is r
+    for name in ("term_norm", "cos", "rel_error"):
+        a = getattr(r, name)
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a[0] = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.cos = None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(N=0, scale=1.0), "N"),
+        (dict(N=2.0, scale=1.0), "N"),
+        (dict(N=5, scale=0.0), "scale"),
+        (dict(N=5, scale=np.nan), "scale"),
+        (dict(N=5, scale=1.0, H=0), "H"),
+        (dict(N=5, scale=1.0, seed=-2), "seed"),
+    ],
+)
+def test_truncation_profile_bad_input_names_argument(kwargs, match):
+    with pytest.raises(ValueError, match=rf"^{match}:"):
+        truncation_profile(**kwargs)
