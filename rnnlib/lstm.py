@@ -309,6 +309,9 @@ class RecallProfile:
         LSTM: ``cell_norm[i-1] = ||dE_N/dC_i||`` (cell state).
     F, I, O : ndarray, (N, H)
         The LSTM's forget, input and output gates, ``F[t-1] = f_t``.
+    rnn_reach, lstm_reach, cell_reach : float
+        How much of its step-``N`` size each gradient keeps at step 1, e.g.
+        ``cell_reach = cell_norm[0] / cell_norm[N-1]`` (NaN if that is 0).
     finite : bool
         False if either model's gradients or the norms overflowed.
     """
@@ -319,6 +322,9 @@ class RecallProfile:
     F: np.ndarray
     I: np.ndarray
     O: np.ndarray
+    rnn_reach: float
+    lstm_reach: float
+    cell_reach: float
     finite: bool
 
 
@@ -369,5 +375,6 @@ def _recall_profile(lag, forget_bias, seed, H):
     gl = bptt(pl, tl, ds)
     with np.errstate(over="ignore", invalid="ignore"):
         norms = [np.linalg.norm(d[1:], axis=-1) for d in (gr.dS, gl.dS, gl.dC)]
+        reach = [float(v[0] / v[-1]) if v[-1] > 0 else np.nan for v in norms]
     finite = gl.finite and gr.finite and all(bool(np.all(np.isfinite(n))) for n in norms)
-    return RecallProfile(*norms, tl.F, tl.I, tl.O, bool(finite))
+    return RecallProfile(*norms, tl.F, tl.I, tl.O, *reach, bool(finite))

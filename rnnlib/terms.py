@@ -48,6 +48,9 @@ class BackwardWalk:
         ``jacobians[k-1] = dS_k/dS_{k-1} = g1'(a_k) Ws``.
     terms : ndarray, (N,)
         ``terms[i-1]``: term ``i`` of ``dE_N/dW``; for ``Wy`` only term ``N`` is nonzero.
+    running : ndarray, (N,)
+        ``running[i-1]``: the sum of terms ``i..N``, walking back from ``i = N``;
+        ``running[0]`` is the total up to rounding.
     total : float
         ``dE_N/dW``, the sum of ``terms``.
     finite : bool
@@ -65,6 +68,7 @@ class BackwardWalk:
     dg1: np.ndarray
     jacobians: np.ndarray
     terms: np.ndarray
+    running: np.ndarray
     total: float
     finite: bool
 
@@ -115,6 +119,7 @@ def _backward_walk(N, wrt):
         dg1=dg1,
         jacobians=dg1 * WS,
         terms=terms,
+        running=np.cumsum(terms[::-1])[::-1],
         total=total,
         finite=bool(np.all(np.isfinite(terms)) and np.isfinite(total)),
     )

@@ -201,12 +201,25 @@ class ClippingRuns:
         order ``Wx, Ws, Wy``, divided by the batch size.
     after : ndarray, (P,)
         The same gradient after clipping.
+    norm_before, norm_after : float
+        ``||before||`` and ``||after||``.
+    along, ortho : float
+        ``after`` split along the direction of ``before`` and orthogonal to it:
+        ``along = after . before / ||before||``, ``ortho = ||after - along before / ||before||||``.
+    cos : float
+        ``along / ||after||``, the cosine of the angle clipping turned ``g`` by
+        (NaN if ``after = 0``).
     """
 
     free: Run
     clip: Run
     before: np.ndarray
     after: np.ndarray
+    norm_before: float
+    norm_after: float
+    along: float
+    ortho: float
+    cos: float
 
 
 def clipping_runs(
@@ -296,11 +309,22 @@ def _clipping_runs(scale, method, threshold, H, T, batch, steps, lr, seed):
     else:
         gs = rnn.bptt(p, tr, task.ds, at=task.at, clip_step=threshold)
         after = {k: getattr(gs, k) / n for k in p.names}
-    flat = [np.concatenate([d[k].ravel() for k in p.names]) for d in (before, after)]
+    b, a = (np.concatenate([d[k].ravel() for k in p.names]) for d in (before, after))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        nb, na = np.linalg.norm(b), np.linalg.norm(a)
+        e1 = b / nb
+        along = a @ e1
+        ortho = np.linalg.norm(a - along * e1)
+        cos = along / na if na > 0 else np.nan
     const = (H, T, batch, steps, lr, seed)
     return ClippingRuns(
         free=_adding_run(scale, None, None, *const),
         clip=_adding_run(scale, method, threshold, *const),
-        before=flat[0],
-        after=flat[1],
+        before=b,
+        after=a,
+        norm_before=float(nb),
+        norm_after=float(na),
+        along=float(along),
+        ortho=float(ortho),
+        cos=float(cos),
     )

@@ -369,13 +369,15 @@ def test_recall_profile_equals_direct_computation(lag, forget_bias, seed):
     for g in "FIO":
         np.testing.assert_array_equal(getattr(r, g), getattr(tl, g))
     assert r.rnn_norm.shape == (lag + 1,) and r.F.shape == (lag + 1, 8)
+    assert r.rnn_reach == rnn_n[0] / rnn_n[-1] and r.cell_reach == c_n[0] / c_n[-1]
+    assert r.lstm_reach == h_n[0] / h_n[-1]
     assert r.finite
 
 
 def test_recall_profile_forget_bias_keeps_the_cell_gradient():
     """A larger forget bias opens f_t, and dE_N/dC_1 keeps more of its step-N size."""
     reach = [
-        (r.cell_norm[0] / r.cell_norm[-1], r.F.mean())
+        (r.cell_reach, r.F.mean())
         for r in (lstm.recall_profile(30, b, 0) for b in (-2.0, 1.0, 5.0))
     ]
     assert reach[0][0] < reach[1][0] < reach[2][0]

@@ -33,6 +33,8 @@ def test_walk_equals_direct_computation(N, wrt):
     np.testing.assert_array_equal(w.xs, tr.xs[:, 0])
     np.testing.assert_array_equal(w.jacobians, (1 - np.tanh(tr.A[:, 0]) ** 2) * 1.2)
     assert w.terms.sum() == pytest.approx(w.total, rel=1e-12, abs=1e-15)
+    np.testing.assert_array_equal(w.running, np.cumsum(terms[::-1])[::-1])
+    assert w.running[0] == pytest.approx(w.total, rel=1e-12, abs=1e-15)
     assert w.finite and w.N == N and w.wrt == wrt
 
 

@@ -151,6 +151,12 @@ def test_clipping_runs_equal_direct_computation(scale, method, threshold):
         for name in ("loss", "grad_norm", "clipped", "update_norm"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
         assert got.stopped == want.stopped
+    nb, na = np.linalg.norm(before), np.linalg.norm(after)
+    e1 = before / nb
+    along = after @ e1
+    assert (r.norm_before, r.norm_after, r.along) == (nb, na, along)
+    assert r.ortho == np.linalg.norm(after - along * e1)
+    assert r.cos == along / na
 
 
 def test_clipping_runs_follow_the_definitions():
@@ -159,8 +165,14 @@ def test_clipping_runs_follow_the_definitions():
     r = clipping_runs(2.0, "norm", theta)
     assert np.linalg.norm(r.after) == pytest.approx(theta, rel=1e-12)
     np.testing.assert_allclose(r.after, r.before * (theta / nb), rtol=1e-12)  # direction kept
+    assert r.cos == pytest.approx(1.0, rel=1e-12) and r.ortho == pytest.approx(
+        0.0, abs=1e-12 * theta
+    )
+    assert r.along == pytest.approx(theta, rel=1e-12)
     v = clipping_runs(2.0, "value", 1e-3)
     assert np.max(np.abs(v.after)) <= 1e-3
+    assert v.cos < 1.0 and v.ortho > 0.0  # clipping by value turns the gradient
+    assert v.along**2 + v.ortho**2 == pytest.approx(v.norm_after**2, rel=1e-12)
     np.testing.assert_array_equal(v.before, r.before)  # the same initial weights
     for x in (r, v):  # the unclipped run depends on the scale alone
         np.testing.assert_array_equal(x.free.loss, clipping_runs(2.0, "per-step", 5.0).free.loss)
