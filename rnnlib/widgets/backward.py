@@ -1,0 +1,187 @@
+"""The backward-walk explorer (chapter 3): one term of dE_N/dW at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+from .. import plots, rnn
+from ..activations import get as activation
+from .base import C, Explorer
+from .controls import Choice, Slider
+
+NAMES = {"Ws": "W_s", "Wx": "W_x", "Wy": "W_y"}
+
+
+class Backward(Explorer):
+    """Walk backward through time: each term of dE_N/dW, its path and its factors."""
+
+    name, main = "backward", "step"
+    mosaic = [["graph"], ["bars"]]
+    gridspec = {"height_ratios": [1.3, 1]}
+    figsize = (8.0, 4.4)
+    N_MAX = 8
+    interval = 800
+    PARAMS = rnn.Params(Wx=np.array([[0.8]]), Ws=np.array([[1.2]]), Wy=np.array([[0.9]]))
+    YLIM = 4.75  # fixed: every term, running sum and total for N <= N_MAX fits (tested)
+    grid = {"step": tuple(range(1, N_MAX + 1)), "wrt": ("Ws", "Wx", "Wy"), "N": tuple(range(2, 9))}
+    depends = {"step": "N"}
+
+    def _specs(self):
+        return {
+            "step": Slider("step back", 1, 1, self.N_MAX, 1, kind="int"),
+            "wrt": Choice("W", ("Ws", "Wx", "Wy"), "Ws"),
+            "N": Slider("N", 3, 2, self.N_MAX, 1, kind="int"),
+        }
+
+    def _build(self):
+        ax, bx = self.ax["graph"], self.ax["bars"]
+        self.graph = plots.unrolled_graph(ax, self.N_MAX)
+        g = self.graph
+        # the nodes and the Jacobian values on the recurrent edges change only with N
+        self.semi += [g["nodes"], *g["S"], *g["x"], g["Y"], g["E"], *g["jac"]]
+        ax.set_ylim(-1.05, 2.35)
+        # factor names (math, a finite set the mathtext cache keeps) above their values (plain)
+        slot = dict(transform=ax.transAxes, fontsize=10, ha="left")
+        self.f_names = [ax.text(0.16 + 0.21 * j, 0.1, "", va="bottom", **slot) for j in range(4)]
+        self.f_vals = [ax.text(0.16 + 0.21 * j, 0.0, "", va="bottom", **slot) for j in range(4)]
+        self.factors = ax.text(0.0, 0.0, "", transform=ax.transAxes, fontsize=10, va="bottom")
+        self.bar = plots.bars(bx, self.N_MAX)
+        self.running = bx.plot(
+            [], [], "o-", color=C["black"], lw=1.5, ms=4, label="running sum from $i=N$"
+        )[0]
+        self.total = bx.axhline(0, color=C["green"], ls="--", lw=1.5, label="total")
+        bx.axhline(0, color=plots.MUTED, lw=0.8)
+        bx.set_xlabel("$i$ (the step where the weight is used)")
+        bx.xaxis.set_major_locator(MaxNLocator(integer=True))
+        bx.set_xlim(0.4, self.N_MAX + 0.6)
+        bx.set_ylim(-self.YLIM, self.YLIM)
+        bx.set_ylabel("term $i$")
+        bx.legend(loc="lower left", fontsize=9, frameon=False, ncol=2)
+        self.note_name = plots.status_text(bx, loc=(0.99, 0.97), ha="right")
+        self.note = plots.status_text(bx, loc=(0.99, 0.84), ha="right")
+        # the factor names depend only on (N, wrt, i < N): drawn with the nodes, per semi key
+        self.semi += [*self.f_names, self.note_name]
+        self.boom = plots.exploded_text(bx)
+        self._warm_mathtext()
+        return (
+            *self.bar.patches,
+            self.running,
+            self.total,
+            self.factors,
+            self.note,
+            *self.f_vals,
+            *[a for k in ("Ws", "Wx") for a in self.graph[k]],
+            self.graph["lit"],
+            self.graph["Wy"],
+            self.graph["YE"],
+            self.boom,
+        )
+
+    def _warm_mathtext(self):
+        """Parse every node and factor label once (mathtext parsing costs ~5 ms a string).
+
+        Matplotlib caches parsed mathtext, so later updates only draw glyphs.
+        """
+        renderer = self.fig.canvas.get_renderer()
+        g = self.graph
+        names = {
+            rf"${n}$"
+            for wrt in ("Ws", "Wx", "Wy")
+            for i in (1, 2)
+            for n, _ in self.factors_of(2, wrt, i)
+        }
+        slots = [(t, t.get_text()) for t in (*g["S"], *g["x"])]
+        slots += [(self.f_names[0], s) for s in sorted(names)]
+        slots += [
+            (self.note_name, rf"terms of $\partial E_N/\partial {w}$") for w in NAMES.values()
+        ]
+        for t, text in slots:
+            old, vis = t.get_text(), t.get_visible()
+            t.set_text(text)
+            t.set_visible(True)
+            t.draw(renderer)
+            t.set_text(old)
+            t.set_visible(vis)
+
+    def _semi_key(self, v):
+        N = v["N"]
+        return N, v["wrt"], v["wrt"] != "Wy" and min(v["step"], N) > 1  # i < N: a product factor
+
+    def _compute(self, N, wrt):
+        key = (N, wrt)
+        if getattr(self, "_cache_key", None) != key:
+            xs = np.random.default_rng(3).normal(0.0, 1.0, (self.N_MAX, 1))[:N]
+            ds = np.zeros((N, 1))
+            ds[-1] = 1.0
+            p = self.PARAMS
+            tr = rnn.forward(p, xs)
+            g = rnn.bptt(p, tr, ds)
+            self._cache = (tr, g, ds, g.terms[wrt][:, 0, 0].copy(), float(getattr(g, wrt)[0, 0]))
+            self._cache_key = key
+        return self._cache
+
+    def factors_of(self, N, wrt, i):
+        """The factors of term ``i`` as (latex name, value) pairs; their product is the term."""
+        tr, g, ds, terms, total = self._compute(N, wrt)
+        p = self.PARAMS
+        d1 = activation(tr.g1).df(tr.A[:, 0])  # g1'(a_k), k = 1..N
+        dEdY = 2.0 * (tr.Y[-1, 0] - ds[-1, 0])
+        if wrt == "Wy":
+            return [
+                (r"\partial E_N/\partial Y_N", dEdY),
+                (r"\partial^+ Y_N/\partial W_y", tr.S[N, 0]),
+            ]
+        jac = np.prod(d1[i:N] * p.Ws[0, 0])  # prod_{k=i+1}^{N} dS_k/dS_{k-1}
+        own = tr.S[i - 1, 0] if wrt == "Ws" else tr.xs[i - 1, 0]
+        w = NAMES[wrt]
+        out = [(r"\partial E_N/\partial Y_N", dEdY), (r"\partial Y_N/\partial S_N", p.Wy[0, 0])]
+        if i < N:  # names use the symbol i (a finite set of strings, parsed once and cached)
+            out.append((r"\prod_{k=i+1}^{N}\partial S_k/\partial S_{k-1}", jac))
+        out.append((rf"\partial^+ S_i/\partial {w}", d1[i - 1] * own))
+        return out
+
+    def _draw(self, step, wrt, N):
+        tr, g, ds, terms, total = self._compute(N, wrt)
+        i = N if wrt == "Wy" else N + 1 - step
+        plots.set_graph(self.graph, N, i, wrt)
+        d1 = activation(tr.g1).df(tr.A[:, 0])
+        for k in range(1, N + 1):
+            self.graph["jac"][k - 1].set_text(f"{d1[k - 1] * self.PARAMS.Ws[0, 0]:.2f}")
+        facs = self.factors_of(N, wrt, i)
+        self.factors.set_text(f"term {i} =\n{np.prod([x for _, x in facs]):.4g}")
+        for j, (tn, tv) in enumerate(zip(self.f_names, self.f_vals, strict=True)):
+            shown = j < len(facs)
+            tn.set_text(f"${facs[j][0]}$" if shown else "")
+            tv.set_text(("× " if j else "") + f"{facs[j][1]:.3g}" if shown else "")
+        visited = np.arange(1, N + 1) >= i
+        colors = [
+            C["vermillion"] if k == i else (C["blue"] if visited[k - 1] else plots.MUTED)
+            for k in range(1, N + 1)
+        ]
+        plots.set_bars(self.bar, terms, colors)
+        ks = np.arange(i, N + 1)
+        run = np.cumsum(terms[::-1])[::-1][i - 1 :]
+        self.running.set_data(ks, run)
+        self.total.set_ydata([total, total])
+        self.note_name.set_text(rf"terms of $\partial E_N/\partial {NAMES[wrt]}$")  # 3 strings
+        self.note.set_text(f"sum so far {run[0]:.4g} of total {total:.4g}")  # plain text: cheap
+        bad = not (np.all(np.isfinite(terms)) and np.isfinite(total))
+        self._explode(self.boom, bad)
+        self.state = {
+            "terms": terms,
+            "running": run,
+            "total": np.array([total]),
+            "i": np.array([i]),
+        }
+
+    def _describe(self, step, wrt, N):
+        i = int(self.state["i"][0])
+        term = self.state["terms"][i - 1]
+        w = {"Ws": "W s", "Wx": "W x", "Wy": "W y"}[wrt]
+        return (
+            f"Unrolled network of N = {N} steps with the path of term {i} of dE_N/d{w} lit, "
+            f"and a bar chart of all {N} terms: term {i} = {term:.4g}, "
+            f"running sum from i = N down to i = {i} is {self.state['running'][0]:.4g} "
+            f"of the total {self.state['total'][0]:.4g}."
+        )

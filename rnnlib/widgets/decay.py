@@ -1,0 +1,165 @@
+"""The vanishing/exploding explorer (chapter 5): ||dE_N/dS_i|| against i."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import jacobians, plots, rnn
+from ..activations import get as activation
+from .base import C, Explorer
+from .controls import Choice, Slider
+
+
+def _scaled(W, lam):
+    return W * (lam / np.linalg.norm(W, 2))
+
+
+class Decay(Explorer):
+    """Vanishing and exploding: ||dE_N/dS_i|| against i with the bound and the horizon."""
+
+    name, main = "decay", "scale"
+    mosaic = [["norms", "heat"]]
+    gridspec = {"width_ratios": [1.5, 1]}
+    figsize = (8.0, 4.2)
+    H = 8
+    N_MAX = 60
+    YLIM = (1e-15, 1e15)  # fixed, so no control moves an axis; beyond it: off-scale markers
+    # lambda_1 in eighths of a decade from 0.1 to 10, for each activation
+    grid = {
+        "scale": tuple(np.round(10.0 ** np.linspace(-1, 1, 17), 12)),
+        "activation": ("tanh", "sigmoid", "relu", "identity"),
+    }
+
+    def _specs(self):
+        return {
+            "scale": Slider("λ₁ of Ws", 10**-0.125, -1, 1, 0.025, kind="log", fmt=".2f"),
+            "activation": Choice("g₁", ("tanh", "sigmoid", "relu", "identity"), "tanh", True),
+            "N": Slider("N", 30, 5, self.N_MAX, 1, kind="int"),
+            "seed": Slider("seed", 0, 0, 9, 1, kind="int"),
+        }
+
+    def _build(self):
+        ax, hx = self.ax["norms"], self.ax["heat"]
+        plots.log_axis(ax)
+        self.unused = plots.unused_span(ax)
+        self.l_norm = ax.plot(
+            [], [], "o-", ms=3, color=C["blue"], label=r"$\|\partial E_N/\partial S_i\|$"
+        )[0]
+        self.l_term = ax.plot(
+            [],
+            [],
+            "s-",
+            ms=3,
+            color=C["orange"],
+            label=r"$\|$term $i$ of $\partial E_N/\partial W_s\|$",
+        )[0]
+        self.l_bound = ax.plot(
+            [],
+            [],
+            "--",
+            color=C["black"],
+            label=r"bound $\|\partial E_N/\partial S_N\|(\gamma\lambda_1)^{N-i}$",
+        )[0]
+        self.l_hor = ax.axvline(0, color=C["green"], ls=":", lw=2, label="horizon")
+        self.off = plots.offscale(ax)
+        ax.set_xlabel("$i$ (the step the gradient reaches back to)")
+        ax.set_ylabel("size (log scale)")
+        ax.set_xlim(0.5, self.N_MAX + 0.5)
+        plots.fixed_log_limits(ax, *self.YLIM)
+        # the legend sits above the axes, where it covers no data
+        self.legend = ax.legend(
+            loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9, ncol=2, frameon=False
+        )
+        self.semi.append(self.unused)
+        self.info = plots.status_text(ax)
+        self.boom = plots.exploded_text(ax)
+        self.im = plots.heatmap(hx, 1e-8, 1e4)
+        hx.set_facecolor("#EEEEEE")  # the heatmap's colour for "no entry" (i > t, t > N)
+        hx.set_xlim(0.5, self.N_MAX + 0.5)
+        hx.set_ylim(0.5, self.N_MAX + 0.5)
+        hx.set_autoscale_on(False)
+        self.fig.colorbar(self.im, ax=hx, shrink=0.9)
+        hx.set_xlabel("$i$")
+        hx.set_ylabel("$t$")
+        hx.set_title(r"$\|\partial E_t/\partial S_i\|$, loss at every step", fontsize=10)
+        return (
+            self.l_norm,
+            self.l_term,
+            self.l_bound,
+            self.l_hor,
+            *self.off,
+            self.info,
+            self.boom,
+            self.im,
+        )
+
+    def _model(self, scale, activation, N, seed):
+        rng = np.random.default_rng(seed)
+        p = rnn.init(1, self.H, 1, seed=seed)
+        p.Ws = _scaled(p.Ws, scale)
+        xs = rng.normal(0.0, 1.0, (N, 1))
+        ds = rng.normal(0.0, 1.0, (N, 1))
+        return p, rnn.forward(p, xs, g1=activation), ds
+
+    def _semi_key(self, v):
+        return v["N"]
+
+    def _draw(self, scale, activation, N, seed):
+        p, tr, ds = self._model(scale, activation, N, seed)
+        g = rnn.bptt(p, tr, ds, at="last")
+        i = np.arange(1, N + 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm = np.linalg.norm(g.dS[1:], axis=-1)
+            term = np.linalg.norm(g.terms["Ws"].reshape(N, -1), axis=-1)
+            rate = jacobians.gamma(activation) * scale
+            bound = norm[-1] * rate ** (N - i).astype(float)
+            M = self._heat(p, tr, ds)
+        ax = self.ax["norms"]
+        plots.set_line(self.l_norm, i, norm, log=True)
+        plots.set_line(self.l_term, i, term, log=True)
+        plots.set_line(self.l_bound, i, bound, log=True)
+        h = jacobians.horizon_from_rate(rate)
+        self.l_hor.set_visible(bool(np.isfinite(h) and h < N))
+        if np.isfinite(h):
+            self.l_hor.set_xdata([N - h, N - h])
+        plots.set_unused(self.unused, N + 0.5)
+        plots.set_offscale(self.off, ax, (i, norm), (i, term), (i, bound))
+        hor = f"horizon ≈ {h:.1f} steps" if np.isfinite(h) else "no horizon (γλ₁ ≥ 1)"
+        self.info.set_text(
+            f"γλ₁ = {jacobians.gamma(activation):g}×{scale:.2f} = {rate:.2f};  {hor}"
+        )
+        plots.set_heatmap(self.im, M)
+        bad = not (tr.finite and np.all(np.isfinite(norm)) and np.all(np.isfinite(term)))
+        self._explode(self.boom, bad)
+        self.state = {"norm": norm, "term": term, "bound": bound, "heat": M}
+        self._facts = (rate, h, bad)
+
+    def _describe(self, scale, activation, N, seed):
+        rate, h, bad = self._facts
+        norm = self.state["norm"]
+        hor = f"the horizon is about {h:.1f} steps" if np.isfinite(h) else "there is no horizon"
+        if bad:
+            shape = "the values overflowed (exploded)"
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = norm[0] / norm[-1]
+            shape = f"from i = N back to i = 1 the gradient norm changes by a factor {ratio:.1e}"
+        return (
+            f"Log-scale plot of the gradient norm against i for N = {N}, {activation}, "
+            f"largest singular value {scale:.2f} (gamma lambda = {rate:.2f}): {shape}; {hor}. "
+            "Beside it, a heat map of every ||dE_t/dS_i||."
+        )
+
+    @staticmethod
+    def _heat(p, tr, ds):
+        """``M[t-1, i-1] = ||dE_t/dS_i||`` for the loss at every step (zero for i > t)."""
+        N = tr.A.shape[0]
+        e = rnn.output_error(tr, ds, at="all") @ p.Wy  # e[t-1] = dE_t/dS_t
+        d1 = activation(tr.g1).df(tr.A)
+        M = np.zeros((N, N))
+        V = np.zeros((N, p.Ws.shape[0]))  # row t-1: dE_t/dS_i for the current i
+        for i in range(N, 0, -1):
+            V[i - 1] = e[i - 1]
+            M[:, i - 1] = np.linalg.norm(V, axis=-1)
+            V = (V * d1[i - 1]) @ p.Ws
+        return M
