@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .. import plots, rnn
-from ..activations import get as activation
+from .. import plots, terms
 from .base import C, Explorer
 from .controls import Choice, Slider
 
@@ -22,7 +21,6 @@ class Backward(Explorer):
     figsize = (8.0, 4.4)
     N_MAX = 8
     interval = 800
-    PARAMS = rnn.Params(Wx=np.array([[0.8]]), Ws=np.array([[1.2]]), Wy=np.array([[0.9]]))
     YLIM = 4.75  # fixed: every term, running sum and total for N <= N_MAX fits (tested)
     grid = {"step": tuple(range(1, N_MAX + 1)), "wrt": ("Ws", "Wx", "Wy"), "N": tuple(range(2, 9))}
     depends = {"step": "N"}
@@ -88,8 +86,8 @@ class Backward(Explorer):
         names = {
             rf"${n}$"
             for wrt in ("Ws", "Wx", "Wy")
-            for i in (1, 2)
-            for n, _ in self.factors_of(2, wrt, i)
+            for i in ((2,) if wrt == "Wy" else (1, 2))
+            for n, _ in terms.term_factors(terms.backward_walk(2, wrt), i)
         }
         slots = [(t, t.get_text()) for t in (*g["S"], *g["x"])]
         slots += [(self.f_names[0], s) for s in sorted(names)]
@@ -108,48 +106,14 @@ class Backward(Explorer):
         N = v["N"]
         return N, v["wrt"], v["wrt"] != "Wy" and min(v["step"], N) > 1  # i < N: a product factor
 
-    def _compute(self, N, wrt):
-        key = (N, wrt)
-        if getattr(self, "_cache_key", None) != key:
-            xs = np.random.default_rng(3).normal(0.0, 1.0, (self.N_MAX, 1))[:N]
-            ds = np.zeros((N, 1))
-            ds[-1] = 1.0
-            p = self.PARAMS
-            tr = rnn.forward(p, xs)
-            g = rnn.bptt(p, tr, ds)
-            self._cache = (tr, g, ds, g.terms[wrt][:, 0, 0].copy(), float(getattr(g, wrt)[0, 0]))
-            self._cache_key = key
-        return self._cache
-
-    def factors_of(self, N, wrt, i):
-        """The factors of term ``i`` as (latex name, value) pairs; their product is the term."""
-        tr, g, ds, terms, total = self._compute(N, wrt)
-        p = self.PARAMS
-        d1 = activation(tr.g1).df(tr.A[:, 0])  # g1'(a_k), k = 1..N
-        dEdY = 2.0 * (tr.Y[-1, 0] - ds[-1, 0])
-        if wrt == "Wy":
-            return [
-                (r"\partial E_N/\partial Y_N", dEdY),
-                (r"\partial^+ Y_N/\partial W_y", tr.S[N, 0]),
-            ]
-        jac = np.prod(d1[i:N] * p.Ws[0, 0])  # prod_{k=i+1}^{N} dS_k/dS_{k-1}
-        own = tr.S[i - 1, 0] if wrt == "Ws" else tr.xs[i - 1, 0]
-        w = NAMES[wrt]
-        out = [(r"\partial E_N/\partial Y_N", dEdY), (r"\partial Y_N/\partial S_N", p.Wy[0, 0])]
-        if i < N:  # names use the symbol i (a finite set of strings, parsed once and cached)
-            out.append((r"\prod_{k=i+1}^{N}\partial S_k/\partial S_{k-1}", jac))
-        out.append((rf"\partial^+ S_i/\partial {w}", d1[i - 1] * own))
-        return out
-
     def _draw(self, step, wrt, N):
-        tr, g, ds, terms, total = self._compute(N, wrt)
+        walk = terms.backward_walk(N, wrt)
         i = N if wrt == "Wy" else N + 1 - step
         plots.set_graph(self.graph, N, i, wrt)
-        d1 = activation(tr.g1).df(tr.A[:, 0])
         for k in range(1, N + 1):
-            self.graph["jac"][k - 1].set_text(f"{d1[k - 1] * self.PARAMS.Ws[0, 0]:.2f}")
-        facs = self.factors_of(N, wrt, i)
-        self.factors.set_text(f"term {i} =\n{np.prod([x for _, x in facs]):.4g}")
+            self.graph["jac"][k - 1].set_text(f"{walk.jacobians[k - 1]:.2f}")
+        facs = terms.term_factors(walk, i)
+        self.factors.set_text(f"term {i} =\n{walk.terms[i - 1]:.4g}")
         for j, (tn, tv) in enumerate(zip(self.f_names, self.f_vals, strict=True)):
             shown = j < len(facs)
             tn.set_text(f"${facs[j][0]}$" if shown else "")
@@ -159,19 +123,17 @@ class Backward(Explorer):
             C["vermillion"] if k == i else (C["blue"] if visited[k - 1] else plots.MUTED)
             for k in range(1, N + 1)
         ]
-        plots.set_bars(self.bar, terms, colors)
-        ks = np.arange(i, N + 1)
-        run = np.cumsum(terms[::-1])[::-1][i - 1 :]
-        self.running.set_data(ks, run)
-        self.total.set_ydata([total, total])
+        plots.set_bars(self.bar, walk.terms, colors)
+        run = walk.running[i - 1 :]
+        self.running.set_data(np.arange(i, N + 1), run)
+        self.total.set_ydata([walk.total, walk.total])
         self.note_name.set_text(rf"terms of $\partial E_N/\partial {NAMES[wrt]}$")  # 3 strings
-        self.note.set_text(f"sum so far {run[0]:.4g} of total {total:.4g}")  # plain text: cheap
-        bad = not (np.all(np.isfinite(terms)) and np.isfinite(total))
-        self._explode(self.boom, bad)
+        self.note.set_text(f"sum so far {run[0]:.4g} of total {walk.total:.4g}")  # plain: cheap
+        self._explode(self.boom, not walk.finite)
         self.state = {
-            "terms": terms,
+            "terms": walk.terms,
             "running": run,
-            "total": np.array([total]),
+            "total": np.array([walk.total]),
             "i": np.array([i]),
         }
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import clipping, plots, rnn, tasks, train
+from .. import plots, train
 from .base import C, Explorer
 from .controls import Choice, Slider
-
-
-def _scaled(W, lam):
-    return W * (lam / np.linalg.norm(W, 2))
 
 
 class Clipping(Explorer):
@@ -62,7 +58,6 @@ class Clipping(Explorer):
         lx.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9, frameon=False, ncol=2)
         self.boom = plots.exploded_text(lx)
         self.tinfo = plots.status_text(gx, loc=(0.02, 0.02), va="bottom")
-        self._runs = {}
         return (
             self.q,
             self.circle,
@@ -76,61 +71,22 @@ class Clipping(Explorer):
             self.tinfo,
         )
 
-    def _setup(self, scale):
-        task = tasks.adding(self.T, batch=self.BATCH, seed=0)
-        p = rnn.init(task.xs.shape[-1], self.H, 1, seed=0)
-        p.Ws = _scaled(p.Ws, scale)
-        return p, task
-
-    def _run(self, scale, method, threshold):
-        key = (scale, method, threshold)
-        if key not in self._runs:
-            p, task = self._setup(scale)
-            kw = {}
-            if method == "per-step":
-                kw = {"clip_step": threshold}
-            elif method is not None:
-                kw = {"clip": method, "threshold": threshold}
-            self._runs[key] = train.sgd(rnn, p, task, steps=self.STEPS, lr=self.LR, **kw)
-        return self._runs[key]
-
-    def gradients(self, threshold, method, scale):
-        """Flattened gradient before and after clipping (at the initial weights)."""
-        p, task = self._setup(scale)
-        tr = rnn.forward(p, task.xs)
-        n = task.xs.shape[1]
-        g = rnn.bptt(p, tr, task.ds, at=task.at)
-        before = {k: getattr(g, k) / n for k in p.names}
-        if method == "norm":
-            after, _ = clipping.clip_by_norm(before, threshold)
-        elif method == "value":
-            after, _ = clipping.clip_by_value(before, threshold)
-        else:
-            gs = rnn.bptt(p, tr, task.ds, at=task.at, clip_step=threshold)
-            after = {k: getattr(gs, k) / n for k in p.names}
-        flat = [np.concatenate([d[k].ravel() for k in p.names]) for d in (before, after)]
-        return flat[0], flat[1]
-
     def _draw(self, threshold, method, scale):
-        b, a = self.gradients(threshold, method, scale)
-        nb, na = np.linalg.norm(b), np.linalg.norm(a)
-        e1 = b / nb
-        along = a @ e1
-        ortho = np.linalg.norm(a - along * e1)
-        cos = along / na if na > 0 else np.nan
+        r = train.clipping_runs(
+            scale, method, threshold, self.H, self.T, self.BATCH, self.STEPS, self.LR
+        )
+        nb = r.norm_before
         plots.set_vectors(
             self.q,
             self.circle,
             (1.0, 0.0),
-            (along / nb, ortho / nb),
+            (r.along / nb, r.ortho / nb),
             threshold / nb if method == "norm" and threshold < nb else None,
         )
-        self.vinfo.set_text(f"‖g‖ {nb:.3g} → {na:.3g}\ncos = {cos:.4f}")  # few glyphs: fast
-        free = self._run(scale, None, None)
-        clip = self._run(scale, method, threshold)
+        self.vinfo.set_text(f"‖g‖ {nb:.3g} → {r.norm_after:.3g}\ncos = {r.cos:.4f}")
         for what, attr in (("loss", "loss"), ("gnorm", "grad_norm")):
             xys = []
-            for line, h in zip(self.lines[what], (free, clip), strict=True):
+            for line, h in zip(self.lines[what], (r.free, r.clip), strict=True):
                 y = getattr(h, attr)
                 plots.set_line(line, np.arange(len(y)), y, log=True)
                 xys.append((np.arange(len(y)), y))
@@ -139,20 +95,20 @@ class Clipping(Explorer):
         self.l_theta.set_ydata([threshold, threshold])
         stops = [
             f"{lab}: {h.stopped}"
-            for lab, h in (("no clipping", free), ("clipped", clip))
+            for lab, h in (("no clipping", r.free), ("clipped", r.clip))
             if h.stopped
         ]
         self._explode(self.boom, bool(stops), "exploded\n" + "\n".join(stops))
-        n_clip = int(np.sum(clip.clipped))
-        self.tinfo.set_text(f"clipped in {n_clip} of {len(clip.clipped)} steps")
+        n_clip = int(np.sum(r.clip.clipped))
+        self.tinfo.set_text(f"clipped in {n_clip} of {len(r.clip.clipped)} steps")
         self.state = {
-            "before": b,
-            "after": a,
-            "cos": np.array([cos]),
-            "loss_free": free.loss,
-            "loss_clip": clip.loss,
+            "before": r.before,
+            "after": r.after,
+            "cos": np.array([r.cos]),
+            "loss_free": r.free.loss,
+            "loss_clip": r.clip.loss,
         }
-        self._facts = (nb, na, cos, n_clip, len(clip.clipped), stops)
+        self._facts = (nb, r.norm_after, r.cos, n_clip, len(r.clip.clipped), stops)
 
     def _describe(self, threshold, method, scale):
         nb, na, cos, n_clip, steps, stops = self._facts

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import jacobians, plots, rnn
-from ..activations import get as activation
+from .. import jacobians, plots
 from .base import C, Explorer
 from .controls import Choice, Slider
-
-
-def _scaled(W, lam):
-    return W * (lam / np.linalg.norm(W, 2))
 
 
 class Decay(Explorer):
@@ -93,50 +88,31 @@ class Decay(Explorer):
             self.im,
         )
 
-    def _model(self, scale, activation, N, seed):
-        rng = np.random.default_rng(seed)
-        p = rnn.init(1, self.H, 1, seed=seed)
-        p.Ws = _scaled(p.Ws, scale)
-        xs = rng.normal(0.0, 1.0, (N, 1))
-        ds = rng.normal(0.0, 1.0, (N, 1))
-        return p, rnn.forward(p, xs, g1=activation), ds
-
     def _semi_key(self, v):
         return v["N"]
 
     def _draw(self, scale, activation, N, seed):
-        p, tr, ds = self._model(scale, activation, N, seed)
-        g = rnn.bptt(p, tr, ds, at="last")
+        d = jacobians.decay_profile(scale, activation, N, seed, self.H)
         i = np.arange(1, N + 1)
-        with np.errstate(over="ignore", invalid="ignore"):
-            norm = np.linalg.norm(g.dS[1:], axis=-1)
-            term = np.linalg.norm(g.terms["Ws"].reshape(N, -1), axis=-1)
-            rate = jacobians.gamma(activation) * scale
-            bound = norm[-1] * rate ** (N - i).astype(float)
-            M = self._heat(p, tr, ds)
-        ax = self.ax["norms"]
-        plots.set_line(self.l_norm, i, norm, log=True)
-        plots.set_line(self.l_term, i, term, log=True)
-        plots.set_line(self.l_bound, i, bound, log=True)
-        h = jacobians.horizon_from_rate(rate)
+        plots.set_line(self.l_norm, i, d.norm, log=True)
+        plots.set_line(self.l_term, i, d.term, log=True)
+        plots.set_line(self.l_bound, i, d.bound, log=True)
+        h = d.horizon
         self.l_hor.set_visible(bool(np.isfinite(h) and h < N))
         if np.isfinite(h):
             self.l_hor.set_xdata([N - h, N - h])
         plots.set_unused(self.unused, N + 0.5)
-        plots.set_offscale(self.off, ax, (i, norm), (i, term), (i, bound))
+        plots.set_offscale(self.off, self.ax["norms"], (i, d.norm), (i, d.term), (i, d.bound))
         hor = f"horizon ≈ {h:.1f} steps" if np.isfinite(h) else "no horizon (γλ₁ ≥ 1)"
-        self.info.set_text(
-            f"γλ₁ = {jacobians.gamma(activation):g}×{scale:.2f} = {rate:.2f};  {hor}"
-        )
-        plots.set_heatmap(self.im, M)
-        bad = not (tr.finite and np.all(np.isfinite(norm)) and np.all(np.isfinite(term)))
-        self._explode(self.boom, bad)
-        self.state = {"norm": norm, "term": term, "bound": bound, "heat": M}
-        self._facts = (rate, h, bad)
+        self.info.set_text(f"γλ₁ = {d.gamma:g}×{scale:.2f} = {d.rate:.2f};  {hor}")
+        plots.set_heatmap(self.im, d.heat)
+        self._explode(self.boom, not d.finite)
+        self.state = {"norm": d.norm, "term": d.term, "bound": d.bound, "heat": d.heat}
+        self._profile = d
 
     def _describe(self, scale, activation, N, seed):
-        rate, h, bad = self._facts
-        norm = self.state["norm"]
+        d = self._profile
+        rate, h, bad, norm = d.rate, d.horizon, not d.finite, d.norm
         hor = f"the horizon is about {h:.1f} steps" if np.isfinite(h) else "there is no horizon"
         if bad:
             shape = "the values overflowed (exploded)"
@@ -149,17 +125,3 @@ class Decay(Explorer):
             f"largest singular value {scale:.2f} (gamma lambda = {rate:.2f}): {shape}; {hor}. "
             "Beside it, a heat map of every ||dE_t/dS_i||."
         )
-
-    @staticmethod
-    def _heat(p, tr, ds):
-        """``M[t-1, i-1] = ||dE_t/dS_i||`` for the loss at every step (zero for i > t)."""
-        N = tr.A.shape[0]
-        e = rnn.output_error(tr, ds, at="all") @ p.Wy  # e[t-1] = dE_t/dS_t
-        d1 = activation(tr.g1).df(tr.A)
-        M = np.zeros((N, N))
-        V = np.zeros((N, p.Ws.shape[0]))  # row t-1: dE_t/dS_i for the current i
-        for i in range(N, 0, -1):
-            V[i - 1] = e[i - 1]
-            M[:, i - 1] = np.linalg.norm(V, axis=-1)
-            V = (V * d1[i - 1]) @ p.Ws
-        return M

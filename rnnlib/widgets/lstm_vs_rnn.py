@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import lstm, plots, rnn, tasks
+from .. import lstm, plots
 from .base import C, Explorer
 from .controls import Slider
 
@@ -92,41 +92,29 @@ class LstmVsRnn(Explorer):
         return v["lag"]
 
     def _draw(self, lag, forget_bias, seed):
-        task = tasks.recall(lag, batch=1, seed=seed)
-        xs, ds = task.xs[:, 0], task.ds[:, 0]
-        D, N = xs.shape[-1], xs.shape[0]
-        pr = rnn.init(D, self.H, 1, seed=seed)
-        gr = rnn.bptt(pr, rnn.forward(pr, xs), ds)
-        pl = lstm.init(D, self.H, 1, seed=seed, forget_bias=forget_bias)
-        tl = lstm.forward(pl, xs)
-        gl = lstm.bptt(pl, tl, ds)
+        r = lstm.recall_profile(lag, forget_bias, seed, self.H)
+        N = lag + 1
         i = np.arange(1, N + 1)
-        norms = {
-            "rnn": np.linalg.norm(gr.dS[1:], axis=-1),
-            "h": np.linalg.norm(gl.dS[1:], axis=-1),
-            "c": np.linalg.norm(gl.dC[1:], axis=-1),
-        }
+        norms = {"rnn": r.rnn_norm, "h": r.lstm_norm, "c": r.cell_norm}
         for line, y in zip((self.l_rnn, self.l_h, self.l_c), norms.values(), strict=True):
             plots.set_line(line, i, y, log=True)
         plots.set_unused(self.unused, N + 0.5)
         plots.set_offscale(self.off, self.ax["norms"], *((i, y) for y in norms.values()))
-        back = {k: v[0] / v[-1] if v[-1] > 0 else np.nan for k, v in norms.items()}
         self.info.set_text(
-            f"step 1 gets, of the step-N size:\nRNN {back['rnn']:.1e}, LSTM cell {back['c']:.1e}"
+            f"step 1 gets, of the step-N size:\nRNN {r.rnn_reach:.1e}, LSTM cell {r.cell_reach:.1e}"
         )
-        t = np.arange(1, N + 1)
         for u, line in enumerate(self.l_units):
-            line.set_data(t, tl.F[:, u])
+            line.set_data(i, r.F[:, u])
         for k, line in self.l_gates.items():
-            line.set_data(t, getattr(tl, k).mean(axis=-1))
-        bad = not (gl.finite and gr.finite and all(np.all(np.isfinite(v)) for v in norms.values()))
-        self._explode(self.boom, bad)
-        self.state = {**norms, "F": tl.F, "I": tl.I, "O": tl.O}
-        self._facts = back
+            line.set_data(i, getattr(r, k).mean(axis=-1))
+        self._explode(self.boom, not r.finite)
+        self.state = {**norms, "F": r.F, "I": r.I, "O": r.O}
+        self._profile = r
 
     def _describe(self, lag, forget_bias, seed):
-        back = self._facts
-        f = self.state["F"].mean()
+        r = self._profile
+        back = {"rnn": r.rnn_reach, "c": r.cell_reach}
+        f = r.F.mean()
         return (
             f"Log-scale gradient norms against i on a recall task with lag {lag} (N = {lag + 1}): "
             f"the signal reaching step 1 is {back['rnn']:.1e} of its step-N size for the simple "

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import plots, rnn
+from .. import plots, truncation
 from .base import C, Explorer
 from .controls import Slider
-
-
-def _scaled(W, lam):
-    return W * (lam / np.linalg.norm(W, 2))
 
 
 class Truncation(Explorer):
@@ -73,31 +69,12 @@ class Truncation(Explorer):
             self.m_err,
         )
 
-    def _curves(self, N, scale):
-        key = (N, scale)
-        if getattr(self, "_ckey", None) != key:
-            rng = np.random.default_rng(0)
-            p = rnn.init(1, self.H, 1, seed=0)
-            p.Ws = _scaled(p.Ws, scale)
-            xs, ds = rng.normal(size=(N, 1)), rng.normal(size=(N, 1))
-            tr = rnn.forward(p, xs)
-            g = rnn.bptt(p, tr, ds)
-            terms = g.terms["Ws"].reshape(N, -1)
-            full = terms.sum(axis=0)
-            trunc = np.cumsum(terms[::-1], axis=0)  # trunc[k-1]: the k newest terms
-            with np.errstate(invalid="ignore", divide="ignore"):
-                nf = np.linalg.norm(full)
-                cos = trunc @ full / (np.linalg.norm(trunc, axis=1) * nf)
-                err = np.linalg.norm(trunc - full, axis=1) / nf
-            self._c = (p, tr, ds, np.linalg.norm(terms, axis=1), cos, err)
-            self._ckey = key
-        return self._c
-
     def _semi_key(self, v):
         return v["N"]
 
     def _draw(self, k, N, scale):
-        p, tr, ds, size, cos, err = self._curves(N, scale)
+        prof = truncation.truncation_profile(N, scale, self.H)
+        size, cos, err = prof.term_norm, prof.cos, prof.rel_error
         i = np.arange(1, N + 1)
         plots.set_bars(
             self.bar,
@@ -118,7 +95,7 @@ class Truncation(Explorer):
             f"k = {k}: {k} of {N} backward steps ({saved:.0%} saved), {k + 1} of {N + 1} states"
             f"\ncos = {cos[k - 1]:.4f}, relative error = {err[k - 1]:.2e}"
         )
-        self._explode(self.boom, not (np.all(np.isfinite(size)) and tr.finite))
+        self._explode(self.boom, not prof.finite)
         self.state = {"size": size, "cos": cos, "err": err, "k": np.array([k])}
 
     def _describe(self, k, N, scale):
