@@ -17,6 +17,7 @@ import rnnlib as rl  # noqa: E402
 from rnnlib.widgets import EXPLORERS  # noqa: E402
 
 NAMES = ["backward", "decay", "clipping", "truncation", "lstm_vs_rnn"]
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +121,18 @@ def test_controls_call_update(explorers):
     ex.controls["k"].value = 5
 
 
-def test_backward_factors_multiply_to_library_terms(explorers):
+def test_backward_shows_the_library_terms(explorers):
     ex = explorers["backward"]
     for wrt in ("Ws", "Wx", "Wy"):
         for N in (2, 3, 5):
             ex.update(N=N, wrt=wrt, step=1)
-            terms = ex.state["terms"]
-            for i in range(1, N + 1) if wrt != "Wy" else [N]:
-                prod = np.prod([v for _, v in ex.factors_of(N, wrt, i)])
-                assert np.isclose(prod, terms[i - 1], rtol=1e-12, atol=1e-15)
-            assert np.isclose(terms.sum(), ex.state["total"][0])
+            p = rl.rnn.Params(Wx=np.array([[0.8]]), Ws=np.array([[1.2]]), Wy=np.array([[0.9]]))
+            xs = np.random.default_rng(3).normal(0.0, 1.0, (8, 1))[:N]
+            ds = np.zeros((N, 1))
+            ds[-1] = 1.0
+            g = rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds)
+            assert np.allclose(ex.state["terms"], g.terms[wrt][:, 0, 0], rtol=1e-12)
+            assert np.isclose(ex.state["total"][0], getattr(g, wrt)[0, 0])
     ex.update(N=3, wrt="Ws", step=1)
 
 
@@ -151,7 +154,11 @@ def test_backward_play_is_linked_to_step(explorers):
 def test_truncation_matches_library_truncated_bptt(explorers):
     ex = explorers["truncation"]
     ex.update(N=12, k=4, scale=1.2)
-    p, tr, ds, *_ = ex._curves(12, 1.2)
+    rng = np.random.default_rng(0)
+    p = rl.rnn.init(1, 8, 1, seed=0)
+    p.Ws = rl.jacobians.scaled_to_spectral_norm(p.Ws, 1.2)
+    xs, ds = rng.normal(size=(12, 1)), rng.normal(size=(12, 1))
+    tr = rl.rnn.forward(p, xs)
     full = rl.rnn.bptt(p, tr, ds).Ws.ravel()
     trunc = rl.rnn.bptt(p, tr, ds, truncate=4).Ws.ravel()
     cos = trunc @ full / np.linalg.norm(trunc) / np.linalg.norm(full)
@@ -172,13 +179,18 @@ def test_clipping_norm_keeps_direction_value_may_not(explorers):
 
 def test_overflow_shows_exploded_state_not_an_error(monkeypatch):
     # weights far beyond any slider's range make the forward and backward passes overflow
-    monkeypatch.setattr(rl.widgets, "_orthonormal_scale", lambda W, lam: W * 1e200)
-    for name in ("decay",):
-        ex = EXPLORERS[name]()
-        ex.update(**({"activation": "identity"} if name == "decay" else {}))
-        assert ex.exploded, name
+    monkeypatch.setattr(rl.jacobians, "scaled_to_spectral_norm", lambda W, lam: W * 1e200)
+    rl._scenario.clear()
+    try:
+        ex = EXPLORERS["decay"]()
+        ex.update(activation="identity")
+        assert ex.exploded
         assert ex.boom.get_visible() and "exploded" in ex.boom.get_text()
         assert ex.image.value[:4] == b"\x89PNG"
+        assert "overflowed" in ex.describe()
+    finally:
+        monkeypatch.undo()
+        rl._scenario.clear()
 
 
 def test_training_that_stops_shows_exploded_state(explorers, monkeypatch):
@@ -190,12 +202,12 @@ def test_training_that_stops_shows_exploded_state(explorers, monkeypatch):
         h.stopped = "non-finite loss at step 7"
         return h
 
-    monkeypatch.setattr(rl.widgets.train, "sgd", diverging)
-    ex._runs.clear()
+    monkeypatch.setattr(rl.train, "sgd", diverging)
+    rl._scenario.clear()
     ex.update(threshold=10.0)
     assert ex.exploded and "step 7" in ex.boom.get_text()
     monkeypatch.undo()
-    ex._runs.clear()
+    rl._scenario.clear()
     ex.update(threshold=1.0)
     assert not ex.exploded
 
@@ -211,22 +223,139 @@ def test_decay_bound_holds_for_identity(explorers):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_mimebundle_has_both_faces(explorers, name):
+def test_live_face_without_the_frames_setting(explorers, name, monkeypatch):
+    monkeypatch.delenv(rl.widgets.FACE_ENV, raising=False)
     ex = explorers[name]
+    bundle = ex._repr_mimebundle_()
+    assert bundle[WIDGET]["model_id"] == ex.ui.model_id
+    assert "text/html" not in bundle
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_value_is_checked_before_any_is_applied(explorers, name):
+    ex = explorers[name]
+    before, png = ex.values(), ex.image.value
+    bad = [float("nan"), None, "x", [1], float("inf"), 1e9, -1e9]
+    for cname in ex.specs:
+        for v in bad:
+            good = {k: val for k, val in before.items() if k != cname}
+            with pytest.raises(ValueError, match=cname):
+                ex.update(**good, **{cname: v})
+            assert ex.values() == before, f"{name}.{cname}={v!r} changed the state"
+            assert ex.image.value == png
+    ex.update()  # and the explorer still works
+    assert ex.values() == before
+
+
+def test_dependent_maximum_is_set_before_clamping():
+    for args in ({"N": 7, "step": 4}, {"step": 4, "N": 7}):
+        ex = EXPLORERS["backward"]()
+        ex.update(**args)
+        assert ex.values()["step"] == 4 and ex.state["i"][0] == 7 + 1 - 4
+    ex.update(N=2)
+    assert ex.values()["step"] == 2  # clamped to the new length, as the slider clamps
+    assert ex.controls["step"].max == 2
+
+
+def test_bad_update_leaves_later_updates_working():
+    ex = EXPLORERS["decay"]()
+    with pytest.raises(ValueError, match="scale"):
+        ex.update(scale=float("nan"))
+    ex.update(scale=2.0)
+    assert np.isclose(ex.values()["scale"], 2.0) and "2.00" in ex.describe()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_alt_text_follows_the_values(explorers, name):
+    ex = explorers[name]
+    c = ex.specs[ex.main]
+    lo, hi = c.bounds
+    ex.update(**{ex.main: lo})
+    a = ex.describe()
+    ex.update(**{ex.main: hi})
+    b = ex.describe()
+    assert a and b and a != b
+    assert ex.image.tooltip == b
+    ex.update(**{ex.main: c.value})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grid_lies_within_the_live_ranges(name):
+    cls = EXPLORERS[name]
+    ex = cls()
+    grid = ex.frame_grid()
+    assert ex.main in grid and len(grid) >= 2
+    for k, vals in grid.items():
+        assert len(set(vals)) == len(vals) >= 2, k
+
+
+def _small(ex):
+    """The explorer with a 3 x 2 grid (the full grids are built by the book)."""
+    grid = ex.frame_grid()
+    ex.grid = {k: v[:3] if k == ex.main else v[-2:] for k, v in list(grid.items())[:2]}
+    return ex
+
+
+def _walk(w, seen=None):
+    seen = [] if seen is None else seen
+    seen.append(w)
+    for c in getattr(w, "children", ()):
+        _walk(c, seen)
+    return seen
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_frames_face_switches_precomputed_pictures(name, monkeypatch):
+    monkeypatch.setenv(rl.widgets.FACE_ENV, "frames")
+    ex = _small(EXPLORERS[name]())
     before = ex.values()
     bundle = ex._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.ui.model_id
-    html = bundle["text/html"]
-    assert "<script" in html and "data:image/png;base64" in html
-    n_frames = html.count("data:image/png;base64")
-    assert 2 <= n_frames <= 30
-    assert len(html) < rl.widgets.TWIN_BUDGET_MB * 2**20
-    assert ex.values() == before  # the twin leaves the live state as it was
-    png = ex.image.value
-    ex.fig.canvas.draw()  # the finished animation must not hijack later draws
-    ex.update()
-    assert ex.image.value == png
+    ui = ex._frames
+    assert bundle[WIDGET]["model_id"] == ui.model_id
+    assert ex._live is None, "the frames face must not make (and store) live widgets"
+    assert ex.values() == before
+    widgets = _walk(ui)
+    images = {id(w): w for w in widgets if isinstance(w, W.Image)}
+    sliders = [
+        w for w in widgets if isinstance(w, (W.SelectionSlider, W.ToggleButtons, W.Dropdown))
+    ]
+    plays = [w for w in widgets if isinstance(w, W.Play)]
+    assert len(plays) == 1 and plays[0].max == len(ex.grid[ex.main]) - 1
+    # the same labels as the live controls, limited to the grid
+    for k, vals in ex.grid.items():
+        c = next(w for w in sliders if w.description == ex.specs[k].description)
+        assert len(c.options) == len(vals)
+    # one picture per distinct combination, each with its own alt text
+    assert 2 <= len(images) <= 6
+    for img in images.values():
+        assert img.value[:8] == b"\x89PNG\r\n\x1a\n" and img.tooltip
+    # a picture shown for some values is the one frame() draws for them on a fresh explorer
+    k_main, k_other = list(ex.grid)
+    fresh = _small(EXPLORERS[name]())
+    top = next(w for w in widgets if isinstance(w, W.Stack))
+    for a, va in enumerate(ex.grid[k_main]):
+        for b, vb in enumerate(ex.grid[k_other]):
+            inner = top.children[a] if list(ex.grid)[0] == k_main else top.children[b]
+            idx = b if list(ex.grid)[0] == k_main else a
+            shown = inner.children[idx]
+            png = fresh.frame(**{k_main: va, k_other: vb})
+            assert np.array_equal(_pixels(shown.value), _pixels(png)), (va, vb)
+
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_frame_is_twice_as_sharp_and_compact():
+    ex = EXPLORERS["decay"]()
+    png = ex.frame()
+    px = _pixels(png)
+    assert px.shape[1] == 2 * ex.css_width
+    assert len(png) < len(ex.image.value) * 2  # a palette PNG: 4x the pixels, < 2x the bytes
 
 
 def test_presentation_argument_and_control():
