@@ -11,6 +11,7 @@ Colours are the Okabe-Ito palette, safe for the common colour-vision deficiencie
 
 from __future__ import annotations
 
+import functools
 import io
 import zlib
 from collections import OrderedDict
@@ -392,17 +393,38 @@ def encode_png(canvas) -> bytes:
     return buf.getvalue()
 
 
-def encode_png_palette(canvas, colors=64) -> bytes:
-    """The Agg canvas as a compact palette PNG (``colors`` colours, no dithering).
+@functools.cache
+def palette() -> Image.Image:
+    """The fixed palette of every frame: the figures' own colours, their tints, greys, the colormap.
 
-    Median-cut quantisation keeps flat colours, lines and text exact enough
-    (mean error well under 1/255 for these figures) at a third of the RGB size.
+    A palette chosen per picture (median cut) merges nearby colours, such as
+    Okabe-Ito orange and vermillion; a fixed one keeps every colour the
+    figures use exact, maps anti-aliased edges to the nearest tint, and is
+    three times faster to apply.
     """
+    import matplotlib as mpl
+
+    def rgb(h):
+        return np.array([int(h[i : i + 2], 16) for i in (1, 3, 5)], float)
+
+    white = np.full(3, 255.0)
+    # the grey band (#E4E4E4 at alpha 0.7 over white is #ECECEC) and the heatmap's blank
+    extra = (MUTED, "#E4E4E4", "#ECECEC", "#EEEEEE", "#555555")
+    named = [rgb(h) for h in (*OKABE_ITO.values(), *extra)]
+    tints = [c * a + white * (1 - a) for c in named[:8] for a in (1 / 3, 2 / 3)]
+    greys = [np.full(3, g) for g in np.linspace(0, 255, 16)]
+    cmap = [np.array(mpl.colormaps[CMAP](x)[:3]) * 255 for x in np.linspace(0, 1, 16)]
+    cols = np.clip(np.round([*named, *tints, *greys, *cmap]), 0, 255).astype(np.uint8)
+    pal = Image.new("P", (1, 1))
+    pal.putpalette(list(cols.ravel()) + [0] * (768 - cols.size))
+    return pal
+
+
+def encode_png_palette(canvas) -> bytes:
+    """The Agg canvas as a compact palette PNG in :func:`palette`'s colours (no dithering)."""
     w, h = canvas.get_width_height(physical=True)
     im = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    q = im.convert("RGB").quantize(
-        colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
-    )
+    q = im.convert("RGB").quantize(palette=palette(), dither=Image.Dither.NONE)
     buf = io.BytesIO()
     q.save(buf, format="png", optimize=True)
     return buf.getvalue()

@@ -50,7 +50,6 @@ class Explorer:
     figsize = (8.0, 4.0)
     dpi = 90  # CSS pixels per inch: the picture is figsize * dpi CSS pixels wide
     density = 2  # device pixels per CSS pixel in the frames face (sharp on HiDPI screens)
-    colors = 32  # palette size of a frame's PNG
     interval = 400  # ms per step of the Play button
     grid: dict = {}
     depends: dict = {}
@@ -264,7 +263,7 @@ class Explorer:
         base = self.fig.get_dpi()
         self.fig.set_dpi(self.dpi * self.density)
         try:
-            self._render(encode=lambda canvas: plots.encode_png_palette(canvas, self.colors))
+            self._render(encode=plots.encode_png_palette)
             return self.png
         finally:
             self.fig.set_dpi(base)
