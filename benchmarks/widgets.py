@@ -1,10 +1,16 @@
-"""Update time of every explorer: each control swept from its minimum to its maximum.
+"""Update time of every explorer, and what its frames face costs the book.
 
+Live face: each control swept from its minimum to its maximum.
 Prints the median and 95th percentile of ``explorer.update(**{control: value})``
 (recompute + Agg draw + PNG encode), per control and per explorer, at the
 default size.  Goal: p95 <= 50 ms per explorer, so Play animates smoothly.
 The presentation toggle is also shown split into its first switch (which lays
 the figure out for the larger fonts, once) and the later ones.
+
+Frames face (the built book and the slides): the time to precompute every
+frame of the explorer's grid (what the book build pays), the number of
+distinct frames, and their size as embedded in the page (base64), against the
+page budget of 3 MB.
 
     MPLBACKEND=Agg .venv/bin/python benchmarks/widgets.py
 """
@@ -69,5 +75,35 @@ def main():
     )
 
 
+def frames():
+    import ipywidgets as W
+
+    print(
+        f"\n{'explorer':<12} {'grid':>5} {'frames':>6} {'seconds':>8} {'ms/frame':>8}"
+        f" {'MB in page':>10}"
+    )
+    total = 0.0
+    for name, cls in EXPLORERS.items():
+        ex = cls()
+        t0 = time.perf_counter()
+        ui = ex.frames_ui()
+        secs = time.perf_counter() - t0
+        total += secs
+        images, stack = {}, [ui]
+        while stack:
+            w = stack.pop()
+            if isinstance(w, W.Image):
+                images[id(w)] = len(w.value)
+            stack.extend(getattr(w, "children", ()))
+        cells = int(np.prod([len(v) for v in ex.frame_grid().values()]))
+        mb = sum(images.values()) * 4 / 3 / 1e6
+        n = len(images)
+        print(f"{name:<12} {cells:>5} {n:>6} {secs:>8.1f} {secs / n * 1e3:>8.0f} {mb:>10.2f}")
+    print(
+        f"precompute in all: {total:.1f} s (the book build runs it once; cached rebuilds skip it)"
+    )
+
+
 if __name__ == "__main__":
     main()
+    frames()
