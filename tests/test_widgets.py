@@ -417,3 +417,22 @@ def test_values_beyond_the_fixed_range_get_offscale_markers(explorers):
     assert len(down.get_xdata()) > 0 and np.all(down.get_ydata() == ex.YLIM[0])
     ex.update(scale=1.0, activation="tanh", N=30)
     assert len(ex.off[0].get_xdata()) == len(ex.off[1].get_xdata()) == 0
+
+
+def test_backward_labels_never_cover_a_node(explorers):
+    ex = explorers["backward"]
+    renderer = ex.fig.canvas.get_renderer()
+    r = (340 / np.pi) ** 0.5 * ex.fig.dpi / 72  # the node discs' radius in pixels
+    for wrt in ("Ws", "Wx", "Wy"):
+        for N in range(2, ex.N_MAX + 1):
+            ex.update(N=N, wrt=wrt, step=min(2, N))
+            g = ex.graph
+            nodes = [t for t in (*g["S"], *g["x"], g["Y"], g["E"]) if t.get_visible()]
+            labels = [t for t in (*ex.f_names, *ex.f_vals, ex.factors) if t.get_text()]
+            for lab in labels:
+                box = lab.get_window_extent(renderer)
+                for node in nodes:
+                    x, y = ex.graph["nodes"].axes.transData.transform(node.get_position())
+                    hit = box.x0 - r < x < box.x1 + r and box.y0 - r < y < box.y1 + r
+                    assert not hit, f"N={N} {wrt}: {lab.get_text()!r} covers {node.get_text()}"
+    ex.update(N=3, wrt="Ws", step=1)

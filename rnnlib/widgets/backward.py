@@ -38,7 +38,7 @@ class Backward(Explorer):
         g = self.graph
         # the nodes and the Jacobian values on the recurrent edges change only with N
         self.semi += [g["nodes"], *g["S"], *g["x"], g["Y"], g["E"], *g["jac"]]
-        ax.set_ylim(-1.05, 2.35)
+        ax.set_ylim(-1.45, 2.35)  # room under the x nodes for the tallest factor name
         # factor names (math, a finite set the mathtext cache keeps) above their values (plain)
         slot = dict(transform=ax.transAxes, fontsize=10, ha="left")
         self.f_names = [ax.text(0.16 + 0.21 * j, 0.1, "", va="bottom", **slot) for j in range(4)]

@@ -73,7 +73,7 @@ class Decay(Explorer):
         hx.set_xlim(0.5, self.N_MAX + 0.5)
         hx.set_ylim(0.5, self.N_MAX + 0.5)
         hx.set_autoscale_on(False)
-        self.fig.colorbar(self.im, ax=hx, shrink=0.9)
+        self.fig.colorbar(self.im, ax=hx, shrink=0.9, extend="max")  # the over colour: overflow
         hx.set_xlabel("$i$")
         hx.set_ylabel("$t$")
         hx.set_title(r"$\|\partial E_t/\partial S_i\|$, loss at every step", fontsize=10)
@@ -104,7 +104,13 @@ class Decay(Explorer):
         plots.set_unused(self.unused, N + 0.5)
         plots.set_offscale(self.off, self.ax["norms"], (i, d.norm), (i, d.term), (i, d.bound))
         hor = f"horizon ≈ {h:.1f} steps" if np.isfinite(h) else "no horizon (γλ₁ ≥ 1)"
-        self.info.set_text(f"γλ₁ = {d.gamma:g}×{scale:.2f} = {d.rate:.2f};  {hor}")
+        lines = [f"γλ₁ = {d.gamma:g}×{scale:.2f} = {d.rate:.2f};  {hor}"]
+        lo, hi = self.YLIM
+        if len(self.off[0].get_xdata()):
+            lines.append(f"▲ above {hi:.0e}: exploding")
+        if len(self.off[1].get_xdata()):
+            lines.append(f"▼ below {lo:.0e}: vanished")
+        self.info.set_text("\n".join(lines))
         plots.set_heatmap(self.im, d.heat)
         self._explode(self.boom, not d.finite)
         self.state = {"norm": d.norm, "term": d.term, "bound": d.bound, "heat": d.heat}
