@@ -2,7 +2,8 @@
 
 Paths of the built book and decks, the chapter list from ``_toc.yml``, building what
 is missing, a local HTTP server, and the headless-Chromium checks both the book and
-the slides use (errors, blocked non-local requests, MathJax, matplotlib animations).
+the slides use (errors, blocked non-local requests, MathJax, embedded ipywidgets,
+accessibility with axe-core, matplotlib animations where a page still has one).
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ BIN = Path(sys.executable).parent
 HTML = BUILD / "html"
 SLIDES = BUILD / "slides"
 EXECUTED = BUILD / "executed"  # chapters run on a fresh kernel by test_notebooks.py
+# the chapters as the book build ran them (RNNLIB_EXPLORERS=frames, widget state kept;
+# tools/offline_book.py fills in outputs myst-nb took from its cache)
+BOOK_EXECUTED = BUILD / "jupyter_execute"
+NODE_MODULES = ROOT / "node_modules"
+# what tests and builds need from npm (package.json)
+NPM_PACKAGES = [
+    "mathjax",
+    "reveal.js",
+    "font-awesome",
+    "requirejs",
+    "@jupyter-widgets/html-manager",
+    "axe-core",
+]
 SCREENSHOTS = BUILD / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -79,7 +93,7 @@ def run(cmd: list[str], timeout: int = 900) -> subprocess.CompletedProcess:
 
 
 def ensure_npm() -> None:
-    if not (ROOT / "node_modules" / "mathjax").is_dir():
+    if not all((NODE_MODULES / p).is_dir() for p in NPM_PACKAGES):
         r = run(["npm", "ci", "--no-audit", "--no-fund"])
         assert r.returncode == 0, r.stdout + r.stderr
 
@@ -106,14 +120,31 @@ def ensure_book() -> Path:
 
 
 def ensure_slides() -> Path:
-    """Build the decks unless they are current, reusing the notebooks test_notebooks ran."""
-    decks = {d: SLIDES / f"{Path(d).name}.slides.html" for d in chapters()}
-    if any(
-        not p.exists() or p.stat().st_mtime < source(d).stat().st_mtime for d, p in decks.items()
-    ):
+    """Build the decks unless they are current, reusing the notebooks the book build ran.
+
+    Those ran with ``RNNLIB_EXPLORERS=frames`` and keep their widget state, which the decks
+    embed; tools/slides.py runs any chapter that is missing there or older than its source.
+    A deck is stale when it is older than its chapter or than the book's run of it.
+    """
+    ensure_book()
+
+    def stale(doc: str) -> bool:
+        deck = SLIDES / f"{Path(doc).name}.slides.html"
+        inputs = [source(doc), BOOK_EXECUTED / f"{doc}.ipynb"]
+        mtime = max(p.stat().st_mtime for p in inputs if p.exists())
+        return not deck.exists() or deck.stat().st_mtime < mtime
+
+    if any(stale(d) for d in chapters()):
         ensure_npm()
         r = run(
-            [sys.executable, "tools/slides.py", "--out", str(SLIDES), "--executed", str(EXECUTED)]
+            [
+                sys.executable,
+                "tools/slides.py",
+                "--out",
+                str(SLIDES),
+                "--executed",
+                str(BOOK_EXECUTED),
+            ]
         )
         assert r.returncode == 0, "make slides failed:\n" + (r.stdout + r.stderr)[-6000:]
     return SLIDES
@@ -172,7 +203,7 @@ def chromium_browser():
 
 def is_local(url: str) -> bool:
     u = urlparse(url)
-    return u.scheme in ("data", "blob", "about") or u.hostname in ("127.0.0.1", "localhost")
+    return u.scheme in ("data", "blob", "about", "file") or u.hostname in ("127.0.0.1", "localhost")
 
 
 class Watch:
@@ -247,8 +278,108 @@ def typeset_math(page) -> dict:
     )
 
 
+# html-manager renders each widget view into a new <div class="widget-subarea"> that it
+# inserts just before the view's <script>, which stays in the page. The explorer's root
+# view is the subarea's child; every view element has the class "jupyter-widgets".
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+WIDGET_ROOT = ".widget-subarea > .jupyter-widgets"
+WIDGET_ERROR = ".jupyter-widgets-error-widget"
+
+
+def wait_widgets(page, timeout: float = 30000) -> int:
+    """Wait until html-manager has rendered every embedded widget view on the page.
+
+    Returns how many views there are (0 on a page without widgets). Fails with the
+    number left unrendered, or when html-manager shows an error widget instead of a view
+    (a model it could not create). The views are ``page.locator(WIDGET_ROOT)``, in page
+    order; controls inside them are ipywidgets' own markup, e.g. ``.widget-slider
+    .noUi-handle`` (focus it, then arrow keys), ``.widget-toggle-buttons button``,
+    ``.widget-dropdown select``, ``.widget-play button``, ``img.widget-image``.
+    """
+    count = page.locator(WIDGET_VIEW).count()
+    if count:
+        rendered = f"""() => [...document.querySelectorAll('{WIDGET_VIEW}')].filter(s => {{
+            const area = s.previousElementSibling;
+            return area && area.matches('.widget-subarea')
+                && area.querySelector('.jupyter-widgets');
+        }}).length"""
+        try:
+            page.wait_for_function(f"() => ({rendered})() === {count}", timeout=timeout)
+        except Exception:
+            done = page.evaluate(rendered)
+            pytest.fail(f"html-manager rendered {done} of {count} widget views in {timeout} ms")
+    errors = page.locator(WIDGET_ERROR).count()
+    assert not errors, f"{errors} widget(s) failed to render (html-manager error widget)"
+    return count
+
+
+def widget_image_digests(scope) -> list[str]:
+    """SHA-256 (hex) of the bytes of each ``img.widget-image`` shown in ``scope``.
+
+    ``scope`` is a page or a locator (one explorer, ``page.locator(WIDGET_ROOT).nth(i)``).
+    An ipywidgets Image shows its PNG through a blob: URL that changes on every update,
+    so compare these digests instead, with each other or with
+    ``hashlib.sha256(png_bytes).hexdigest()`` of the PNG Python drew.
+    """
+    return scope.locator("img.widget-image").evaluate_all(
+        """async imgs => Promise.all(imgs.filter(i => i.offsetParent !== null).map(async i => {
+            const bytes = await (await fetch(i.src)).arrayBuffer();
+            const hash = await crypto.subtle.digest('SHA-256', bytes);
+            return [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join('');
+        }))"""
+    )
+
+
+AXE = NODE_MODULES / "axe-core" / "axe.min.js"
+
+
+def run_axe(page, rules_off: tuple[str, ...] = ()) -> list[dict]:
+    """Run axe-core (node_modules, no network) on the page; return its violations.
+
+    Each is axe's result: ``id`` (the rule), ``impact`` ("minor" ... "critical"),
+    ``help``, and ``nodes`` with ``target`` (CSS selectors) and ``html``.
+    ``rules_off`` names rules not to run at all.
+    """
+    if not page.evaluate("() => !!window.axe"):
+        # axe bundles UMD libraries that call an anonymous define() when require.js (the
+        # widget pages' loader) is present: hide it while axe loads
+        page.evaluate("() => { window.__define = window.define; window.define = undefined; }")
+        page.add_script_tag(path=str(AXE))
+        page.evaluate("() => { window.define = window.__define; delete window.__define; }")
+    options = {"resultTypes": ["violations"], "rules": {r: {"enabled": False} for r in rules_off}}
+    return page.evaluate("async o => (await axe.run(document, o)).violations", options)
+
+
+def serious_violations(
+    page, violations: list[dict], allowed: dict[tuple[str, str], str]
+) -> list[str]:
+    """The serious and critical violations' nodes not in ``allowed``, one line each.
+
+    ``allowed`` maps (rule id, CSS selector) to the reason a node of that rule which
+    matches the selector is accepted (the theme's markup, not the book's). Matched in the
+    page, since axe names the same node by different selectors on different pages.
+    """
+    out = []
+    for v in violations:
+        if v["impact"] not in ("serious", "critical"):
+            continue
+        selectors = [sel for rule, sel in allowed if rule == v["id"]]
+        for node in v["nodes"]:
+            target = node["target"][-1]  # the node itself (earlier items: enclosing frames)
+            ok = selectors and page.evaluate(
+                "([t, sels]) => { const e = document.querySelector(t);"
+                " return !!e && sels.some(s => e.matches(s)); }",
+                [target, selectors],
+            )
+            if not ok:
+                out.append(
+                    f"{v['impact']} {v['id']} at {target}: {v['help']} | {node['html'][:160]}"
+                )
+    return out
+
+
 def check_animations(page) -> list[str]:
-    """Step and play every matplotlib ``to_jshtml`` animation on the page.
+    """Step and play every matplotlib ``to_jshtml`` animation on the page (none is fine).
 
     Returns a list of failures (empty when every animation advanced both ways)."""
     failures = []

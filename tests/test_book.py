@@ -110,11 +110,36 @@ def test_mathjax_is_served_from_the_build(html):
         assert any("mathjax/tex-chtml.js" in s for s in srcs), f"{p.name}: no local MathJax"
 
 
-def test_no_thebe_or_widget_manager(html):
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_SCRIPTS = ["widgets/require.js", "widgets/config.js", "widgets/embed-amd.js"]
+
+
+def test_no_thebe(html):
     for path in pages(html):
-        text = path.read_text(encoding="utf-8")
-        assert "THEBE_JS_URL" not in text, f"{path.name}: sphinx-thebe is still on"
-        assert "embed-amd.js" not in text and "require.min.js" not in text, path.name
+        assert "THEBE_JS_URL" not in path.read_text(encoding="utf-8"), f"{path.name}: thebe"
+
+
+def test_widget_renderer_is_local_and_only_where_widgets_are(html):
+    """Pages with widget state load require.js, config.js and html-manager, in that order,
+    from <html>/widgets by relative paths; other pages load none of them."""
+    for name in ["require.js", "config.js", "embed-amd.js"]:
+        assert (html / "widgets" / name).is_file(), f"widgets/{name} missing"
+    assert list((html / "widgets").glob("*.woff2")), "html-manager's icon fonts missing"
+    assert not list((html / "_static").rglob("embed-amd.js")), "must not be in _static"
+    with_state = 0
+    for path in pages(html):
+        page = soup(path)
+        srcs = [s.get("src", "") for s in page.find_all("script")]
+        loaded = [w for src in srcs for w in WIDGET_SCRIPTS if w in src]
+        cdn = [s.get("data-jupyter-widgets-cdn") for s in page.find_all("script")]
+        assert not any(cdn), f"{path.name}: data-jupyter-widgets-cdn={cdn}"
+        if page.find("script", type=WIDGET_STATE):
+            with_state += 1
+            assert loaded == WIDGET_SCRIPTS, f"{path.name}: widget scripts {loaded}"
+            assert not any(CDN.match(s) for s in srcs if "widgets/" in s), path.name
+        else:
+            assert not loaded, f"{path.name} has no widgets but loads {loaded}"
+    assert with_state, "no page embeds widget state: the explorers show no controls"
 
 
 @pytest.mark.parametrize("doc", chapters())

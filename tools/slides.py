@@ -1,10 +1,13 @@
 """Turn every chapter into a reveal.js deck that works offline: ``make slides``.
 
 For each chapter in ``_toc.yml``: jupytext reads the MyST notebook, nbclient runs it on a
-fresh kernel (or ``--executed DIR`` reuses notebooks already run there), the cells get
+fresh kernel with ``RNNLIB_EXPLORERS=frames`` (or ``--executed DIR`` reuses notebooks
+already run there, such as the book build's ``_build/jupyter_execute``), the cells get
 slide metadata chosen for a lecture, and ``jupyter nbconvert --to slides`` (the
 SlidesExporter, with ``tools/slides_template``) writes ``_build/slides/<chapter>.slides.html``.
-reveal.js, MathJax and the icon font are copied next to the decks from ``node_modules``.
+reveal.js, MathJax, the icon font and the widget renderer (require.js and
+``@jupyter-widgets/html-manager``, see ``offline_book.copy_widgets``) are copied next to the
+decks from ``node_modules``.
 
 How cells become slides:
 
@@ -16,7 +19,9 @@ How cells become slides:
 * MyST markup the slide renderer does not know is rewritten: exercises become slides of
   their own, solutions go to the speaker notes (press ``s``), admonitions become quotes,
   equation labels become numbers, citations become ``(key)``;
-* an explorer shows its kernel-free twin (the JavaScript animation), not its widget view.
+* an explorer shows its widget view: the notebook's widget state is embedded in the deck
+  and rendered by html-manager, so its controls switch the precomputed frames with no
+  kernel; arrow keys on a focused control move the control, not the deck.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import re
 import shutil
 import sys
@@ -36,7 +42,7 @@ import nbformat
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_book import ROOT, copy_mathjax, copy_reveal  # noqa: E402
+from offline_book import ROOT, WIDGETS_DIR, copy_mathjax, copy_reveal, copy_widgets  # noqa: E402
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 BUDGET = 16  # roughly the lines of text a slide holds at projector size
@@ -284,7 +290,8 @@ def is_explorer(cell) -> bool:
 def has_figure(cell) -> bool:
     for o in cell.get("outputs", []):
         d = o.get("data", {})
-        if {"image/png", "image/svg+xml"} & set(d) or 'class="animation"' in d.get("text/html", ""):
+        animation = 'class="animation"' in d.get("text/html", "")
+        if {"image/png", "image/svg+xml", WIDGET} & set(d) or animation:
             return True
     return False
 
@@ -293,7 +300,7 @@ def weight_outputs(cell) -> float:
     w = 0.0
     for o in cell.get("outputs", []):
         d = o.get("data", {})
-        if 'class="animation"' in d.get("text/html", ""):
+        if WIDGET in d or 'class="animation"' in d.get("text/html", ""):
             w += 14
         elif "image/png" in d or "image/svg+xml" in d:
             w += 11
@@ -308,14 +315,10 @@ def weight_outputs(cell) -> float:
 
 
 def clean_outputs(cell) -> None:
-    """Show the kernel-free face of each output, and nothing from a CDN."""
+    """Drop links to a CDN from HTML outputs (matplotlib's Font Awesome stylesheet)."""
     for o in cell.get("outputs", []):
         d = o.get("data")
-        if not d:
-            continue
-        if WIDGET in d and "text/html" in d:
-            del d[WIDGET]
-        if "text/html" in d:
+        if d and "text/html" in d:
             d["text/html"] = FA_CDN.sub("", "".join(d["text/html"]))
 
 
@@ -367,9 +370,8 @@ def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
             add(cell, "slide" if is_explorer(cell) else "-", w)
     if out:
         out[0].metadata["slideshow"] = {"slide_type": "slide"}
-    new = nbformat.v4.new_notebook(cells=out, metadata=dict(nb.metadata))
-    new.metadata.pop("widgets", None)
-    return new
+    # keeps metadata.widgets: the state every widget view in the deck is rendered from
+    return nbformat.v4.new_notebook(cells=out, metadata=dict(nb.metadata))
 
 
 # -- executing and exporting --------------------------------------------------
@@ -384,6 +386,9 @@ def executed(doc: str, executed_dir: Path | None) -> nbformat.NotebookNode:
                 return nb
     from nbclient import NotebookClient
 
+    # the kernel inherits it: explorers become plain widgets over precomputed frames, whose
+    # state nbclient saves in the notebook (as the book build does, tools/offline_book.py)
+    os.environ.setdefault("RNNLIB_EXPLORERS", "frames")
     nb = jupytext.read(src)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}}
@@ -406,6 +411,9 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
     c.SlidesExporter.reveal_number = "c/t"
     c.SlidesExporter.exclude_input_prompt = True
     c.SlidesExporter.exclude_output_prompt = True
+    # the widget renderer, from the folder copy_assets fills (the template loads no jQuery)
+    c.SlidesExporter.require_js_url = f"{WIDGETS_DIR}/require.js"
+    c.SlidesExporter.widget_renderer_url = f"{WIDGETS_DIR}/embed-amd.js"
     exporter = SlidesExporter(
         config=c,
         template_name="slides_template",
@@ -418,6 +426,7 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
             "mathjax_url": "mathjax/tex-chtml.js",
             "mathjax_config": mathjax_config(),
             "fontawesome_css": "font-awesome/css/font-awesome.min.css",
+            "widgets_config_js": f"{WIDGETS_DIR}/config.js",
         },
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -442,6 +451,7 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
 def copy_assets(out: Path) -> None:
     copy_reveal(out / "reveal.js")
     copy_mathjax(out / "mathjax")
+    copy_widgets(out / WIDGETS_DIR)
     fa = ROOT / "node_modules" / "font-awesome"
     (out / "font-awesome" / "css").mkdir(parents=True, exist_ok=True)
     (out / "font-awesome" / "fonts").mkdir(parents=True, exist_ok=True)
@@ -458,7 +468,8 @@ def write_index(out: Path, decks: list[tuple[str, str]]) -> None:
         "<h1>Backpropagation Through Time: slides</h1>\n"
         "<p>One reveal.js deck per chapter. Arrow keys move between slides, "
         "<kbd>s</kbd> opens the speaker notes (exercise solutions), "
-        "<kbd>f</kbd> is full screen.</p>\n"
+        "<kbd>f</kbd> is full screen. On a control you clicked, arrow keys move the "
+        "control; click the slide outside it to move between slides again.</p>\n"
         f"<ol>\n{items}\n</ol>\n</body></html>\n",
         encoding="utf-8",
     )
