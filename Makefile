@@ -21,8 +21,15 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The execution cache (_build/.jupyter_cache) is keyed on the chapters' code cells only:
+# when rnnlib changes (the explorers' frames, any computed number), start it afresh.
+LIB_STAMP := _build/.rnnlib-stamp
+$(LIB_STAMP): $(shell find rnnlib -name '*.py')
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build && touch $(LIB_STAMP)
+
 ## book: build the HTML book into _build/html (strict: any warning fails)
-book: $(STAMP) $(NPM_STAMP)
+book: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
 	$(JB) build . -W -n --keep-going
 
 ## test: lint, build the book strictly, then run every test
@@ -32,8 +39,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 ## lab: open every chapter as a live notebook in JupyterLab
-# .jupyter/labconfig makes Jupytext's notebook view the default for .md files, and
-# jupytext.toml (found from the repository root) keeps the saved .md files unchanged.
+# .jupyter/labconfig makes Jupytext's notebook view the default for .md files and turns
+# off the news feed and update check; .jupyter/jupyter_server_config.py opens chapters
+# with the cells the book hides collapsed and its LaTeX macros defined (jupyterlab-myst
+# renders MyST), and with jupytext.toml (found from the repository root) keeps the saved
+# .md files unchanged.
 lab: $(STAMP)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/.jupyter $(BIN)/jupyter lab \
 	  --ServerApp.root_dir=$(CURDIR) --ContentsManager.preferred_dir=book

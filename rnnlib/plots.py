@@ -286,7 +286,7 @@ def unrolled_graph(ax, n_max):
         "Wy": edge(),
         "YE": edge(),
         "jac": [
-            ax.text(0, 1.2, "", ha="center", va="bottom", fontsize=8, color="#555555")
+            ax.text(0, 1.2, "", ha="center", va="bottom", fontsize=9, color="#555555")
             for _ in range(n_max)
         ],
         # one white disc under every node label (one artist: much cheaper than a box per text)

@@ -18,7 +18,7 @@ class Backward(Explorer):
     name, main = "backward", "step"
     mosaic = [["graph"], ["bars"]]
     gridspec = {"height_ratios": [1.3, 1]}
-    figsize = (8.0, 4.4)
+    figsize = (7.6, 4.4)
     N_MAX = 8
     interval = 800
     YLIM = 4.75  # fixed: every term, running sum and total for N <= N_MAX fits (tested)

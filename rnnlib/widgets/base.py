@@ -1,10 +1,10 @@
 """The explorer base class: one object, two faces.
 
 * **Live** (a notebook with a kernel): ``.ui`` holds ipywidgets controls; moving
-  one calls :meth:`Explorer.update`, which recomputes and redraws the picture.
+  one calls ``update``, which recomputes and redraws the picture.
 * **Frames** (the built book and the slides, no kernel): the same controls,
-  limited to a declared grid of values (:attr:`Explorer.grid`), switch between
-  pictures drawn in advance by the same :meth:`Explorer._draw`.  The switching is
+  limited to a declared grid of values (``grid``), switch between
+  pictures drawn in advance by the same ``_draw``.  The switching is
   done in the browser by ipywidgets' own ``jslink`` and ``Stack`` widgets, whose
   state the page embeds.
 
@@ -20,6 +20,7 @@ import os
 
 import ipywidgets as W
 import numpy as np
+from traitlets import Unicode
 
 from .. import plots
 from .controls import Choice, Slider, Toggle
@@ -31,6 +32,16 @@ FACE_ENV = "RNNLIB_EXPLORERS"
 def frames_face() -> bool:
     """True when explorers should show their precomputed frames (book and slides)."""
     return os.environ.get(FACE_ENV, "").strip().lower() == "frames"
+
+
+class DescribedImage(W.Image):
+    """An Image whose ``tooltip`` (the alt text) renders in ipywidgets 8.1's JavaScript.
+
+    The widget views' tooltip code reads the model's ``description``, which Image
+    lacks; without this trait a view with a tooltip fails to render.
+    """
+
+    description = Unicode("").tag(sync=True)
 
 
 class Explorer:
@@ -47,7 +58,7 @@ class Explorer:
     main = ""
     mosaic = [["a"]]
     gridspec: dict = {}
-    figsize = (8.0, 4.0)
+    figsize = (7.6, 4.0)
     dpi = 90  # CSS pixels per inch: the picture is figsize * dpi CSS pixels wide
     density = 2  # device pixels per CSS pixel in the frames face (sharp on HiDPI screens)
     interval = 400  # ms per step of the Play button
@@ -189,7 +200,7 @@ class Explorer:
                     tooltip=f"play {main.description}",
                 )
                 W.jslink((play, "value"), (controls[self.main], "value"))
-            image = W.Image(format="png", layout=W.Layout(width="auto", max_width="100%"))
+            image = DescribedImage(format="png", layout=W.Layout(width="auto", max_width="100%"))
             self._live = {"controls": controls, "play": play, "image": image}
             self._sync_live()
             for k, c in controls.items():
@@ -209,8 +220,9 @@ class Explorer:
         cs = [c for k, c in controls.items() if k not in (self.main, "presentation")]
         return W.VBox(
             [
-                W.HBox([*first, controls[self.main], *cs[:2]]),
-                W.HBox([*cs[2:], controls["presentation"]]),
+                W.HBox([*first, controls[self.main], controls["presentation"]]),
+                W.HBox(cs[:2]),
+                *([W.HBox(cs[2:])] if cs[2:] else []),
             ]
         )
 
@@ -289,7 +301,9 @@ class Explorer:
             if key not in drawn:
                 png = self.frame(**values)
                 if png not in images:
-                    images[png] = W.Image(value=png, format="png", layout=shared, tooltip=self.alt)
+                    images[png] = DescribedImage(
+                        value=png, format="png", layout=shared, tooltip=self.alt
+                    )
                 drawn[key] = images[png]
             return drawn[key]
 
@@ -332,8 +346,8 @@ class Explorer:
         self.n_frames = len(images)
         self._frames = W.VBox(
             [
-                W.HBox([play, main, *others[:1]]),
-                *([W.HBox(others[1:])] if others[1:] else []),
+                W.HBox([play, main]),
+                W.HBox(others),
                 pictures,
                 W.HTML(f'<small class="rl-frames-note">{note}</small>'),
             ],

@@ -15,7 +15,7 @@ class Clipping(Explorer):
     name, main = "clipping", "threshold"
     mosaic = [["vec", "loss"], ["vec", "gnorm"]]
     gridspec = {"width_ratios": [1, 1.4]}
-    figsize = (8.0, 4.2)
+    figsize = (7.6, 4.2)
     H, T, BATCH, STEPS, LR = 8, 15, 4, 20, 0.3  # 20 steps: both runs in ~25 ms, spikes by step 10
     YLIM = {"loss": (1e-6, 1e8), "gnorm": (1e-4, 1e8)}  # fixed; beyond: off-scale markers
     grid = {

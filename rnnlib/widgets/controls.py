@@ -1,8 +1,8 @@
 """Control specifications: what a control is, apart from any widget that shows it.
 
 An explorer declares its controls as specs.  A spec validates a value
-(:meth:`check`), makes the live ipywidget a notebook shows (:meth:`widget`) and
-the kernel-free control the book and the slides show (:meth:`frames_widget`):
+(``check``), makes the live ipywidget a notebook shows (``widget``) and
+the kernel-free control the book and the slides show (``frames_widget``):
 the same description, the same range, restricted to the values a frame was
 precomputed for.  Nothing here opens a widget until asked, so the book's kernel
 stores only the widgets the page shows.

@@ -15,7 +15,7 @@ class Decay(Explorer):
     name, main = "decay", "scale"
     mosaic = [["norms", "heat"]]
     gridspec = {"width_ratios": [1.5, 1]}
-    figsize = (8.0, 4.2)
+    figsize = (7.6, 4.2)
     H = 8
     N_MAX = 60
     YLIM = (1e-15, 1e15)  # fixed, so no control moves an axis; beyond it: off-scale markers
@@ -62,8 +62,13 @@ class Decay(Explorer):
         ax.set_xlim(0.5, self.N_MAX + 0.5)
         plots.fixed_log_limits(ax, *self.YLIM)
         # the legend sits above the axes, where it covers no data
-        self.legend = ax.legend(
-            loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9, ncol=2, frameon=False
+        # one legend across the top of the figure, where it covers no data
+        self.fig.legend(
+            handles=[self.l_norm, self.l_term, self.l_bound, self.l_hor],
+            loc="outside upper left",
+            fontsize=9,
+            ncol=2,
+            frameon=False,
         )
         self.semi.append(self.unused)
         self.info = plots.status_text(ax)

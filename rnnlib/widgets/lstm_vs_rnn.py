@@ -15,7 +15,7 @@ class LstmVsRnn(Explorer):
     name, main = "lstm_vs_rnn", "lag"
     mosaic = [["norms", "gates"]]
     gridspec = {"width_ratios": [1.4, 1]}
-    figsize = (8.0, 4.2)
+    figsize = (7.6, 4.2)
     H = 8
     N_MAX = 61  # lag 60: the value at step 1, the recall at step 61
     YLIM = (1e-20, 1e2)  # fixed; beyond it (forget bias < 0, long lags): off-scale markers

@@ -15,7 +15,7 @@ class Truncation(Explorer):
     name, main = "truncation", "k"
     mosaic = [["terms", "cos"], ["terms", "err"]]
     gridspec = {"width_ratios": [1.4, 1]}
-    figsize = (8.0, 4.2)
+    figsize = (7.6, 4.2)
     H, N_MAX = 8, 40
     interval = 300
     YLIM, ERR_YLIM = (1e-26, 1e3), (1e-17, 1e1)  # fixed over every control's range
@@ -92,8 +92,8 @@ class Truncation(Explorer):
         plots.set_line(self.m_err, [k], [err[k - 1]], log=True)
         saved = 1 - k / N
         self.info.set_text(
-            f"k = {k}: {k} of {N} backward steps ({saved:.0%} saved), {k + 1} of {N + 1} states"
-            f"\ncos = {cos[k - 1]:.4f}, relative error = {err[k - 1]:.2e}"
+            f"k = {k}: {k} of {N} steps back ({saved:.0%} saved)"
+            f"\ncos {cos[k - 1]:.4f}, rel. error {err[k - 1]:.1e}"
         )
         self._explode(self.boom, not prof.finite)
         self.state = {"size": size, "cos": cos, "err": err, "k": np.array([k])}
