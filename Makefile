@@ -22,10 +22,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 # The execution cache (_build/.jupyter_cache) is keyed on the chapters' code cells only:
-# when rnnlib changes (the explorers' frames, any computed number), start it afresh.
+# when rnnlib changes (the explorers' frames, any computed number), start it and Sphinx's
+# environment (which would skip unchanged chapters) afresh.
 LIB_STAMP := _build/.rnnlib-stamp
 $(LIB_STAMP): $(shell find rnnlib -name '*.py')
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build && touch $(LIB_STAMP)
 
 ## book: build the HTML book into _build/html (strict: any warning fails)
