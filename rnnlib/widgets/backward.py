@@ -21,7 +21,7 @@ class Backward(Explorer):
     figsize = (7.6, 4.4)
     N_MAX = 8
     interval = 800
-    YLIM = 4.75  # fixed: every term, running sum and total for N <= N_MAX fits (tested)
+    YLIM = 6.5  # fixed: every term, running sum and total for N <= N_MAX stays below the notes
     grid = {"step": tuple(range(1, N_MAX + 1)), "wrt": ("Ws", "Wx", "Wy"), "N": tuple(range(2, 9))}
     depends = {"step": "N"}
 
@@ -56,8 +56,8 @@ class Backward(Explorer):
         bx.set_ylim(-self.YLIM, self.YLIM)
         bx.set_ylabel("term $i$")
         bx.legend(loc="lower left", fontsize=9, frameon=False, ncol=2)
-        self.note_name = plots.status_text(bx, loc=(0.99, 0.97), ha="right")
-        self.note = plots.status_text(bx, loc=(0.99, 0.84), ha="right")
+        self.note_name = plots.status_text(bx, loc=(0.01, 0.97))
+        self.note = plots.status_text(bx, loc=(0.99, 0.97), ha="right")
         # the factor names depend only on (N, wrt, i < N): drawn with the nodes, per semi key
         self.semi += [*self.f_names, self.note_name]
         self.boom = plots.exploded_text(bx)
