@@ -54,7 +54,7 @@ slides: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python tools/slides.py
 
 ## bench: performance scripts, printing ratios measured in one run
-bench: $(STAMP)
+bench: book
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lint: $(STAMP)

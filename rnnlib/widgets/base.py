@@ -343,7 +343,6 @@ class Explorer:
         if fixed:
             note += f" ({', '.join(fixed)})"
         note += "; run the chapter as a notebook for every value."
-        self.n_frames = len(images)
         self._frames = W.VBox(
             [
                 W.HBox([play, main]),
