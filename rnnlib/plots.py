@@ -136,6 +136,8 @@ def set_unused(span, start):
 def status_text(ax, color=OKABE_ITO["black"], loc=(0.02, 0.97), **kw):
     """An updatable text line in axes coordinates (top left by default)."""
     kw.setdefault("va", "top")
+    # a white backing keeps the line readable where a curve or a marker crosses it
+    kw.setdefault("bbox", dict(boxstyle="square,pad=0.15", fc="white", ec="none", alpha=0.85))
     t = ax.text(*loc, "", transform=ax.transAxes, color=color, fontsize=9, **kw)
     t.set_in_layout(False)  # a long line must not squeeze the axes when the layout is computed
     return t
