@@ -11,10 +11,13 @@ math modules never pull in matplotlib or ipywidgets::
 
 from importlib import import_module
 
+from .engine import NonFiniteWarning
+
 __version__ = "0.1.0"
 
 _MODULES = (
     "activations",
+    "engine",
     "rnn",
     "lstm",
     "jacobians",
@@ -30,7 +33,7 @@ _MODULES = (
     "widgets",
 )
 
-__all__ = list(_MODULES)
+__all__ = [*_MODULES, "NonFiniteWarning"]
 
 
 def __getattr__(name):

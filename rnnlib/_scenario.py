@@ -17,8 +17,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
+import warnings
 
 import numpy as np
+
+from . import _validate as check
+from .engine import NonFiniteWarning
 
 CACHE_SIZE = 256  # per scenario; an explorer's frames and a reader's recent settings fit
 _CACHES = []
@@ -41,13 +45,17 @@ def cached(compute):
     """Decorator: ``functools.lru_cache`` over ``compute``, whose result is :func:`frozen`.
 
     ``compute`` takes validated, hashable scalars; a second call with the
-    same arguments returns the same object.
+    same arguments returns the same object.  Overflow is part of what an
+    explorer shows (every scenario reports it in its result), so
+    :class:`rnnlib.engine.NonFiniteWarning` is silenced inside ``compute``.
     """
 
     @functools.lru_cache(maxsize=CACHE_SIZE)
     @functools.wraps(compute)
     def run(*args):
-        return frozen(compute(*args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NonFiniteWarning)
+            return frozen(compute(*args))
 
     _CACHES.append(run)
     return run
@@ -61,13 +69,11 @@ def clear() -> None:
 
 def seed(x, name: str = "seed") -> int:
     """An integer >= 0, as ``numpy.random.default_rng`` takes it."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 0:
-        raise ValueError(f"{name}: expected an integer >= 0, got {x!r}")
-    return int(x)
+    return check.seed(x, name)
 
 
 def real(x, name: str) -> float:
     """A finite number (of any sign)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not np.isfinite(x):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) or not np.isfinite(x):
         raise ValueError(f"{name}: expected a finite number, got {x!r}")
     return float(x)

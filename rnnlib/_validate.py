@@ -1,5 +1,11 @@
 """Argument checks shared by the public functions: every failure is a
-``ValueError`` whose message starts with the argument's name."""
+``ValueError`` whose message starts with the argument's name.
+
+Arrays are converted the way a numpy user expects: Python lists and integer
+or float arrays of any width become float64; what would lose information or
+guess is refused (complex numbers would drop their imaginary part, strings
+would be parsed, booleans and objects are not numbers to compute with).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,38 @@ import numbers
 
 import numpy as np
 
+_REFUSED = {"c": "complex", "U": "str", "S": "bytes", "O": "object", "b": "bool", "V": "void",
+            "M": "datetime", "m": "timedelta"}  # fmt: skip
+
 
 def array(x, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:
-    """``x`` as a finite float64 array with one of the allowed ``ndim``."""
+    """``x`` as a finite float64 array (always a new one) with one of the allowed ``ndim``.
+
+    Integers and floats of any width, and nested lists of them, are converted;
+    complex, str, bytes, bool and object data raise.
+    """
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise ValueError(f"{name}: expected an array of numbers, got {type(x).__name__}")
     try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected an array of numbers, got {type(x).__name__}") from None
+        raw = np.asarray(x)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise ValueError(f"{name}: expected a (rectangular) array of numbers") from None
+    kind = _REFUSED.get(raw.dtype.kind)
+    if kind is not None:
+        raise ValueError(f"{name}: expected real numbers (int or float), got {kind} data")
+    a = np.array(raw, dtype=np.float64)  # a copy: the caller's array is never kept
     if ndim is not None and a.ndim not in ndim:
         want = " or ".join(str(n) for n in ndim)
         raise ValueError(f"{name}: expected {want} dimensions, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name}: contains NaN or inf")
+    return a
+
+
+def nonempty(a: np.ndarray, name: str, what: str = "every dimension") -> np.ndarray:
+    """Raise if any dimension of ``a`` is 0 (an empty batch, zero units, ...)."""
+    if 0 in a.shape:
+        raise ValueError(f"{name}: {what} must be >= 1, got shape {a.shape}")
     return a
 
 
@@ -28,26 +54,60 @@ def shape(a: np.ndarray, expected: tuple, name: str) -> None:
         raise ValueError(f"{name}: expected shape {tuple(expected)}, got {a.shape}")
 
 
+def real(x, name: str) -> float:
+    """A finite real number (Python or numpy scalar, or a 0-d array; not bool)."""
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) or not np.isfinite(x):
+        raise ValueError(f"{name}: expected a finite real number, got {x!r}")
+    return float(x)
+
+
 def positive(x, name: str, allow_none: bool = False) -> float | None:
     """A finite number > 0 (or None when allowed)."""
     if x is None and allow_none:
         return None
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not np.isfinite(x) or x <= 0:
+    try:
+        v = real(x, name)
+    except ValueError:
+        v = 0.0
+    if v <= 0:
         raise ValueError(f"{name}: expected a finite number > 0, got {x!r}")
-    return float(x)
+    return v
+
+
+def integer(x, name: str, lo: int = 0) -> int:
+    """A Python or numpy integer (not bool) ``>= lo``."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral) or x < lo:
+        raise ValueError(f"{name}: expected an integer >= {lo}, got {x!r}")
+    return int(x)
 
 
 def positive_int(x, name: str, allow_none: bool = False) -> int | None:
     """An integer >= 1 (or None when allowed)."""
     if x is None and allow_none:
         return None
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < 1:
-        raise ValueError(f"{name}: expected an integer >= 1, got {x!r}")
-    return int(x)
+    return integer(x, name, 1)
+
+
+def seed(x, name: str = "seed") -> int:
+    """A seed for ``numpy.random.default_rng``: an integer >= 0."""
+    return integer(x, name, 0)
 
 
 def choice(x, options, name: str):
     """One of ``options``."""
-    if x not in options:
+    try:
+        ok = x in options
+    except TypeError:  # unhashable
+        ok = False
+    if not ok:
         raise ValueError(f"{name}: expected one of {list(options)}, got {x!r}")
+    return x
+
+
+def instance(x, cls, name: str, what: str):
+    """Raise unless ``x`` is a ``cls``; ``what`` describes it (``"rnnlib.rnn.Params"``)."""
+    if not isinstance(x, cls):
+        raise ValueError(f"{name}: expected {what}, got {type(x).__module__}.{type(x).__name__}")
     return x

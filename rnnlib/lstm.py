@@ -30,14 +30,25 @@ from . import _scenario, rnn, tasks
 from . import _validate as check
 from .activations import get as activation
 from .activations import sigmoid
+from .engine import GradsReport, ParamsBase, Terms, TraceBase, inputs, warn_backward, warn_forward
 from .truncation import backward
 
 GATES = ("f", "i", "o", "g")
+#: Gate weights (acting on ``[x_t; S_{t-1}]``) and gate biases, in the order of :data:`GATES`.
+WEIGHTS = tuple(f"W{g}" for g in GATES)
+BIASES = tuple(f"b{g}" for g in GATES)
+#: The state carried from step to step: ``forward(p, xs, s0=..., c0=...)`` starts from it.
+STATE = ("s0", "c0")
 
 
 @dataclass
-class Params:
+class Params(ParamsBase):
     """Weights of the LSTM.
+
+    Lists and integer or float arrays are converted to new float64 arrays
+    when the dataclass is built or a field is assigned (keeping its shape);
+    complex, str, bool, object, NaN or inf entries, or shapes that do not fit
+    together, raise ``ValueError`` naming the field.
 
     Attributes
     ----------
@@ -55,10 +66,26 @@ class Params:
     bo: np.ndarray
     bg: np.ndarray
     Wy: np.ndarray
-    names = ("Wf", "Wi", "Wo", "Wg", "bf", "bi", "bo", "bg", "Wy")
+    names = (*WEIGHTS, *BIASES, "Wy")
+    biases = BIASES
 
-    def copy(self) -> Params:
-        return Params(*(getattr(self, n).copy() for n in self.names))
+    def _check_shapes(self) -> None:
+        check.nonempty(self.Wf, "Wf", "H")
+        H, DH = self.Wf.shape
+        if DH <= H:
+            raise ValueError(f"Wf: expected shape (H, D+H) with D >= 1, got {self.Wf.shape}")
+        for n in WEIGHTS[1:]:
+            check.shape(getattr(self, n), (H, DH), n)
+        for n in BIASES:
+            check.shape(getattr(self, n), (H,), n)
+        if self.Wy.shape[1] != H or self.Wy.shape[0] == 0:
+            raise ValueError(f"Wy: expected shape (O, {H}) with O >= 1, got {self.Wy.shape}")
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """``(D, H, O)``."""
+        H, DH = self.Wf.shape
+        return DH - H, H, self.Wy.shape[0]
 
 
 def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, forget_bias: float = 1.0) -> Params:
@@ -69,19 +96,20 @@ def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, forget_bias: float
     D = check.positive_int(n_in, "n_in")
     H = check.positive_int(n_hidden, "n_hidden")
     O = check.positive_int(n_out, "n_out")
-    rng = np.random.default_rng(seed)
+    forget_bias = check.real(forget_bias, "forget_bias")
+    rng = np.random.default_rng(check.seed(seed))
     W = [rng.normal(0.0, 1.0 / np.sqrt(D + H), (H, D + H)) for _ in GATES]
-    b = [np.full(H, float(forget_bias))] + [np.zeros(H) for _ in GATES[1:]]
+    b = [np.full(H, forget_bias)] + [np.zeros(H) for _ in GATES[1:]]
     return Params(*W, *b, rng.normal(0.0, 1.0 / np.sqrt(H), (O, H)))
 
 
 @dataclass
-class Trace:
+class Trace(TraceBase):
     """The forward pass, kept for the backward pass.
 
     Attributes
     ----------
-    xs : ndarray, (T, [B,] D)
+    xs : ndarray, (T, [B,] D)    a copy of the input
     S, C : ndarray, (T+1, [B,] H)   hidden and cell states; index 0 is the initial state
     F, I, O, G : ndarray, (T, [B,] H)   gate activations, ``F[t-1] = f_t``
     Z, Y : ndarray, (T, [B,] O)     ``Z[t-1] = Wy S_t``, ``Y[t-1] = g2(Z[t-1])``
@@ -98,24 +126,25 @@ class Trace:
     Z: np.ndarray
     Y: np.ndarray
     g2: str = "identity"
-
-    @property
-    def finite(self) -> bool:
-        """False once the states or outputs overflowed to inf or NaN."""
-        return all(bool(np.all(np.isfinite(a))) for a in (self.S, self.C, self.Y))
+    checked = ("S", "C", "Y")
 
 
-def _check_params(p: Params) -> tuple[int, int, int]:
-    for n in p.names:
-        check.array(getattr(p, n), f"params.{n}", ndim=(1,) if n[0] == "b" else (2,))
-    H, DH = p.Wf.shape
-    if DH <= H:
-        raise ValueError(f"params.Wf: expected shape (H, D+H) with D >= 1, got {p.Wf.shape}")
-    for n in p.names[1:8]:
-        check.shape(getattr(p, n), (H, DH) if n[0] == "W" else (H,), f"params.{n}")
-    if p.Wy.shape[1] != H:
-        raise ValueError(f"params.Wy: expected shape (O, {H}), got {p.Wy.shape}")
-    return DH - H, H, p.Wy.shape[0]
+def _params(p) -> tuple[int, int, int]:
+    check.instance(p, Params, "p", "rnnlib.lstm.Params (from rnnlib.lstm.init)")
+    return p.dims
+
+
+def _trace(tr, p=None) -> Trace:
+    """``tr`` is an LSTM Trace (computed with weights shaped like ``p``)."""
+    check.instance(tr, Trace, "tr", "rnnlib.lstm.Trace (from rnnlib.lstm.forward)")
+    if p is not None:
+        have = (tr.xs.shape[-1], tr.S.shape[-1], tr.Y.shape[-1])
+        if have != p.dims:
+            raise ValueError(
+                f"tr: computed with (D, H, O) = {have}, but p has {p.dims}; "
+                f"pass the Params the trace was computed with"
+            )
+    return tr
 
 
 def _state(v, shape, name):
@@ -142,20 +171,18 @@ def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
     -------
     Trace
     """
-    D, H, _ = _check_params(p)
+    D, H, _ = _params(p)
     f2 = activation(g2, "g2")
-    xs = check.array(xs, "xs", ndim=(2, 3))
-    if xs.shape[0] == 0:
-        raise ValueError("xs: the sequence is empty (T = 0)")
-    if xs.shape[-1] != D:
-        raise ValueError(f"xs: last dimension must be D = {D}, got shape {xs.shape}")
+    xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     S, C = np.empty((2, T + 1) + batch + (H,))
     S[0], C[0] = _state(s0, batch + (H,), "s0"), _state(c0, batch + (H,), "c0")
-    W = np.concatenate([p.Wf, p.Wi, p.Wo, p.Wg])  # (4H, D+H): all four gates in one product
+    W = np.concatenate([getattr(p, n) for n in WEIGHTS])  # (4H, D+H): all gates in one product
     gates = np.empty((T,) + batch + (4 * H,))
     with np.errstate(over="ignore", invalid="ignore"):
-        A = xs @ W[:, :D].T + np.concatenate([p.bf, p.bi, p.bo, p.bg])  # input part, all steps
+        A = xs @ W[:, :D].T + np.concatenate(
+            [getattr(p, n) for n in BIASES]
+        )  # input part, all steps
         WsT = W[:, D:].T
         for t in range(T):  # only the recurrence is sequential
             A[t] += S[t] @ WsT
@@ -167,12 +194,14 @@ def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
         Z = S[1:] @ p.Wy.T
         Y = f2.f(Z)
     F, I, O, G = np.split(gates, 4, axis=-1)
-    return Trace(xs, S, C, F, I, O, G, Z, Y, f2.name)
+    tr = Trace(xs, S, C, F, I, O, G, Z, Y, f2.name)
+    warn_forward(tr, "lstm")
+    return tr
 
 
 def loss(tr: Trace, ds, at: str = "last") -> float:
     """Squared error ``sum_t ||d_t - Y_t||^2`` (``at="last"``: ``E_T`` only), as in ``rnn.loss``."""
-    return rnn.loss(tr, ds, at)
+    return rnn.squared_error(_trace(tr), ds, at, "lstm")
 
 
 def _undo_step(F, I, O, G, C_prev, C, dS, dC):
@@ -197,14 +226,14 @@ def _undo_step(F, I, O, G, C_prev, C, dS, dC):
 
 
 @dataclass
-class Grads(rnn.GradsReport):
+class Grads(GradsReport):
     """Gradients of the loss with their per-step decomposition.
 
     Attributes
     ----------
     Wf, Wi, Wo, Wg, bf, bi, bo, bg, Wy : ndarray
         ``dE/dW``, shaped like the parameters.
-    terms : rnnlib.rnn.Terms
+    terms : rnnlib.engine.Terms
         ``terms[name][i-1]``: the term entering through step ``i``; sums to the total.
     dS, dC : ndarray, (T+1, [B,] H)
         ``dE/dS_i`` and ``dE/dC_i`` (``dC`` includes the path through
@@ -224,7 +253,7 @@ class Grads(rnn.GradsReport):
     bo: np.ndarray
     bg: np.ndarray
     Wy: np.ndarray
-    terms: rnn.Terms = field(repr=False)
+    terms: Terms = field(repr=False)
     dS: np.ndarray = field(repr=False)
     dC: np.ndarray = field(repr=False)
     step_norms: np.ndarray = field(repr=False)
@@ -264,12 +293,13 @@ def bptt(
     -------
     Grads
     """
-    D, H, _ = _check_params(p)
+    D, H, _ = _params(p)
+    _trace(tr, p)
     dZ = rnn.output_error(tr, ds, at)
     truncate = check.positive_int(truncate, "truncate", allow_none=True)
     clip_step = check.positive(clip_step, "clip_step", allow_none=True)
     with np.errstate(over="ignore", invalid="ignore"):
-        Ws = np.concatenate([p.Wf, p.Wi, p.Wo, p.Wg])[:, D:]  # (4H, H)
+        Ws = np.concatenate([getattr(p, n) for n in WEIGHTS])[:, D:]  # (4H, H)
         e = dZ @ p.Wy  # dE_t/dS_t through Y_t alone
         e = np.concatenate([e, np.zeros_like(e)], axis=-1)  # ... and nothing into C_t directly
 
@@ -288,11 +318,13 @@ def bptt(
         db = np.split(flat.sum(axis=0), 4)
         dY = dZ.reshape(-1, dZ.shape[-1]).T @ tr.S[1:].reshape(-1, H)
     gate_errors = np.split(dA, 4, axis=-1)
-    pairs = {f"W{n}": (d, X) for n, d in zip(GATES, gate_errors, strict=True)}
-    pairs.update({f"b{n}": (d, None) for n, d in zip(GATES, gate_errors, strict=True)})
+    pairs = {n: (d, X) for n, d in zip(WEIGHTS, gate_errors, strict=True)}
+    pairs.update({n: (d, None) for n, d in zip(BIASES, gate_errors, strict=True)})
     pairs["Wy"] = (dZ, tr.S[1:])
     dC_all = np.concatenate([back.dS[:1, ..., H:], dC])
-    return Grads(*dW, *db, dY, rnn.Terms(pairs), back.dS[..., :H], dC_all, back.norms, back.clipped)
+    g = Grads(*dW, *db, dY, Terms(pairs), back.dS[..., :H], dC_all, back.norms, back.clipped)
+    warn_backward(g, back.dS, "lstm")
+    return g
 
 
 @dataclass(frozen=True, eq=False)

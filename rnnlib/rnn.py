@@ -12,21 +12,37 @@ for a batch of ``B``; ``S`` is ``(T+1, [B,] H)`` with ``S[0] = S_0``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _validate as check
 from .activations import get as activation
+from .engine import (
+    GradsReport,
+    ParamsBase,
+    Terms,
+    TraceBase,
+    inputs,
+    warn_backward,
+    warn_forward,
+    warn_nonfinite,
+)
 from .truncation import backward
 
 LOSS_MODES = ("last", "all")
+#: The state carried from step to step: ``forward(p, xs, s0=...)`` starts from it.
+STATE = ("s0",)
 
 
 @dataclass
-class Params:
+class Params(ParamsBase):
     """Weights of the simple RNN (no biases, as in the book).
+
+    Lists and integer or float arrays are converted to new float64 arrays
+    when the dataclass is built or a field is assigned (keeping its shape);
+    complex, str, bool, object, NaN or inf entries, or shapes that do not fit
+    together, raise ``ValueError`` naming the field.
 
     Attributes
     ----------
@@ -39,9 +55,19 @@ class Params:
     Ws: np.ndarray
     Wy: np.ndarray
     names = ("Wx", "Ws", "Wy")
+    biases = ()
 
-    def copy(self) -> Params:
-        return Params(*(getattr(self, n).copy() for n in self.names))
+    def _check_shapes(self) -> None:
+        check.nonempty(self.Wx, "Wx", "H and D")
+        H = self.Wx.shape[0]
+        check.shape(self.Ws, (H, H), "Ws")
+        if self.Wy.shape[1] != H or self.Wy.shape[0] == 0:
+            raise ValueError(f"Wy: expected shape (O, {H}) with O >= 1, got {self.Wy.shape}")
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """``(D, H, O)``."""
+        return self.Wx.shape[1], self.Wx.shape[0], self.Wy.shape[0]
 
 
 def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0) -> Params:
@@ -51,7 +77,7 @@ def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0
     ----------
     n_in, n_hidden, n_out : int
         ``D``, ``H`` and ``O``.
-    seed : int
+    seed : int >= 0
     scale : float
         Multiplies every weight; for large ``H`` the spectral radius of ``Ws``
         is close to ``scale`` (circular law).
@@ -60,7 +86,7 @@ def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0
     H = check.positive_int(n_hidden, "n_hidden")
     O = check.positive_int(n_out, "n_out")
     scale = check.positive(scale, "scale")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed(seed))
     return Params(
         Wx=rng.normal(0.0, scale / np.sqrt(D), (H, D)),
         Ws=rng.normal(0.0, scale / np.sqrt(H), (H, H)),
@@ -69,12 +95,12 @@ def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0
 
 
 @dataclass
-class Trace:
+class Trace(TraceBase):
     """Everything the forward pass computed, kept for the backward pass.
 
     Attributes
     ----------
-    xs : ndarray, (T, [B,] D)
+    xs : ndarray, (T, [B,] D)     a copy of the input
     A : ndarray, (T, [B,] H)      ``A[t-1] = a_t``, the state pre-activation
     S : ndarray, (T+1, [B,] H)    ``S[t] = S_t``; ``S[0]`` is the initial state
     Z : ndarray, (T, [B,] O)      ``Z[t-1] = z_t = Wy S_t``
@@ -89,21 +115,25 @@ class Trace:
     Y: np.ndarray
     g1: str
     g2: str
-
-    @property
-    def finite(self) -> bool:
-        """False once the states or outputs overflowed to inf or NaN."""
-        return bool(np.all(np.isfinite(self.S)) and np.all(np.isfinite(self.Y)))
+    checked = ("S", "Y")
 
 
-def _check_params(p: Params) -> tuple[int, int, int]:
-    for n in p.names:
-        check.array(getattr(p, n), f"params.{n}", ndim=(2,))
-    H, D = p.Wx.shape
-    check.shape(p.Ws, (H, H), "params.Ws")
-    if p.Wy.shape[1] != H:
-        raise ValueError(f"params.Wy: expected shape (O, {H}), got {p.Wy.shape}")
-    return D, H, p.Wy.shape[0]
+def _params(p) -> tuple[int, int, int]:
+    check.instance(p, Params, "p", "rnnlib.rnn.Params (from rnnlib.rnn.init)")
+    return p.dims
+
+
+def _trace(tr, p=None) -> Trace:
+    """``tr`` is an rnn Trace (computed with weights shaped like ``p``)."""
+    check.instance(tr, Trace, "tr", "rnnlib.rnn.Trace (from rnnlib.rnn.forward)")
+    if p is not None:
+        have = (tr.xs.shape[-1], tr.S.shape[-1], tr.Y.shape[-1])
+        if have != p.dims:
+            raise ValueError(
+                f"tr: computed with (D, H, O) = {have}, but p has {p.dims}; "
+                f"pass the Params the trace was computed with"
+            )
+    return tr
 
 
 def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> Trace:
@@ -124,13 +154,9 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     -------
     Trace
     """
-    D, H, _ = _check_params(p)
+    D, H, _ = _params(p)
     f1, f2 = activation(g1, "g1"), activation(g2, "g2")
-    xs = check.array(xs, "xs", ndim=(2, 3))
-    if xs.shape[0] == 0:
-        raise ValueError("xs: the sequence is empty (T = 0)")
-    if xs.shape[-1] != D:
-        raise ValueError(f"xs: last dimension must be D = {D}, got shape {xs.shape}")
+    xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     S = np.empty((T + 1,) + batch + (H,))
     S[0] = 0.0 if s0 is None else _initial_state(s0, batch + (H,))
@@ -142,7 +168,9 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
             S[t + 1] = f1.f(A[t])
         Z = S[1:] @ p.Wy.T
         Y = f2.f(Z)
-    return Trace(xs, A, S, Z, Y, f1.name, f2.name)
+    tr = Trace(xs, A, S, Z, Y, f1.name, f2.name)
+    warn_forward(tr, "rnn")
+    return tr
 
 
 def _initial_state(s0, shape):
@@ -151,7 +179,8 @@ def _initial_state(s0, shape):
     return s0
 
 
-def _targets(tr: Trace, ds) -> np.ndarray:
+def _targets(tr, ds) -> np.ndarray:
+    check.instance(tr, TraceBase, "tr", "a Trace (from rnnlib.rnn.forward or rnnlib.lstm.forward)")
     ds = check.array(ds, "ds", ndim=(tr.Y.ndim,))
     check.shape(ds, tr.Y.shape, "ds")
     return ds
@@ -169,65 +198,21 @@ def loss(tr: Trace, ds, at: str = "last") -> float:
         ``"last"``: only ``E_T`` (the book's ``E_3`` for ``T = 3``);
         ``"all"``: ``E = E_1 + ... + E_T``.
     """
+    return squared_error(_trace(tr), ds, at, "rnn")
+
+
+def squared_error(tr, ds, at: str, model: str) -> float:
+    """:func:`loss` of either model's trace; warns if ``E`` is not finite."""
     ds = _targets(tr, ds)
     check.choice(at, LOSS_MODES, "at")
     r = (ds - tr.Y)[-1:] if at == "last" else ds - tr.Y
     with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sum(r * r))
-
-
-class Terms(Mapping):
-    """Per-step terms of each weight gradient, computed on first access.
-
-    ``terms["Ws"][i-1] = dE/da_i  S_{i-1}^T``: the term of the chain-rule sum
-    that enters through step ``i``'s own use of the weight (the immediate
-    partial ``d+S_i/dWs`` of the book).  Shapes ``(T,) + W.shape``;
-    ``terms[name].sum(axis=0)`` is the total gradient.
-
-    Parameters
-    ----------
-    pairs : dict
-        ``name -> (left, right)`` with ``left`` of shape ``(T, [B,] m)`` (the
-        error at the weight's output) and ``right`` of shape ``(T, [B,] n)``
-        (what the weight multiplies), or ``right = None`` for a bias.
-        Shared with :mod:`rnnlib.lstm`.
-    """
-
-    def __init__(self, pairs):
-        self._pairs, self._cache = pairs, {}
-
-    def __getitem__(self, name):
-        if name not in self._cache:
-            left, right = self._pairs[name]  # KeyError for unknown names, as a Mapping should
-            T = left.shape[0]
-            L = left.reshape(T, -1, left.shape[-1])
-            with np.errstate(over="ignore", invalid="ignore"):  # overflowed runs report, not warn
-                if right is None:  # a bias: its immediate partial is the identity
-                    self._cache[name] = L.sum(axis=1)
-                else:
-                    R = right.reshape(T, -1, right.shape[-1])
-                    self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
-        return self._cache[name]
-
-    def __iter__(self):
-        return iter(self._pairs)
-
-    def __len__(self):
-        return len(self._pairs)
-
-
-class GradsReport:
-    """What training checks on any model's gradients (shared with :mod:`rnnlib.lstm`)."""
-
-    @property
-    def finite(self) -> bool:
-        """False if any gradient overflowed; training must then stop, not step."""
-        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
-
-    @property
-    def clipped(self) -> bool:
-        """Whether per-step clipping changed anything."""
-        return bool(np.any(self.step_clipped))
+        E = float(np.sum(r * r))
+    if not np.isfinite(E):
+        t = tr.first_nonfinite_step()
+        why = f"the trace is not finite from step t = {t}" if t else "the squared error overflowed"
+        warn_nonfinite(f"{model}.loss: E = {E}: {why}", stacklevel=4)
+    return E
 
 
 @dataclass
@@ -308,7 +293,8 @@ def bptt(
     -------
     Grads
     """
-    _check_params(p)
+    _params(p)
+    _trace(tr, p)
     dZ = output_error(tr, ds, at)
     truncate = check.positive_int(truncate, "truncate", allow_none=True)
     clip_step = check.positive(clip_step, "clip_step", allow_none=True)
@@ -333,4 +319,5 @@ def bptt(
             step_norms=back.norms,
             step_clipped=back.clipped,
         )
+    warn_backward(g, back.dS, "rnn")
     return g

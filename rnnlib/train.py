@@ -14,6 +14,7 @@ without clipping, the comparison the clipping chapter and its explorer show.
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from . import _scenario, jacobians, rnn, tasks
 from . import _validate as check
 from .clipping import ClipReport, clip_by_norm, clip_by_value, global_norm
+from .engine import NonFiniteWarning
 
 CLIP_MODES = (None, "norm", "value")
 CLIP_METHODS = ("norm", "value", "per-step")  # clipping_runs: per-step is bptt(clip_step=...)
@@ -104,6 +106,8 @@ def sgd(
     Returns
     -------
     History
+        Overflow ends the run with ``History.stopped`` naming the step, instead
+        of a :class:`rnnlib.engine.NonFiniteWarning` from every pass.
     """
     steps = check.positive_int(steps, "steps")
     lr = check.positive(lr, "lr")
@@ -127,7 +131,8 @@ def sgd(
     v = {n: np.zeros_like(getattr(p, n)) for n in names}
     rec = {"loss": [], "grad_norm": [], "clipped": [], "update_norm": []}
     stopped = None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", NonFiniteWarning)  # reported in History.stopped
         for step in range(steps):
             tr = model.forward(p, task.xs, **kw)
             E = model.loss(tr, task.ds, at=task.at) / n_terms

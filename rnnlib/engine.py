@@ -1,0 +1,180 @@
+"""What the model modules share: validated parameters, traces, per-step terms, overflow warnings.
+
+:class:`ParamsBase` converts and checks every parameter array once, when it
+is set; :class:`TraceBase` locates the first non-finite step of a forward
+pass; :class:`Terms` holds the per-step terms of each weight gradient;
+:class:`GradsReport` what training checks on gradients; and
+:class:`NonFiniteWarning` is what a forward pass, a loss or a backward pass
+emits when it overflows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import _validate as check
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A forward or backward pass (or a loss) overflowed to inf or NaN.
+
+    The message names the first step where it happened.  Functions that
+    report overflow themselves (the explorers' scenarios, :func:`rnnlib.train.sgd`)
+    silence it; silence it yourself with ``warnings.simplefilter("ignore", NonFiniteWarning)``.
+    """
+
+
+def first_nonfinite(*arrays, reverse: bool = False) -> int | None:
+    """The first index along axis 0 (the last with ``reverse``) where any array is not finite."""
+    bad = np.zeros(arrays[0].shape[0], dtype=bool)
+    for a in arrays:
+        bad |= ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
+    idx = np.flatnonzero(bad)
+    if idx.size == 0:
+        return None
+    return int(idx[-1] if reverse else idx[0])
+
+
+def warn_nonfinite(message: str, stacklevel: int = 3) -> None:
+    """Emit :class:`NonFiniteWarning` with ``message``."""
+    warnings.warn(message, NonFiniteWarning, stacklevel=stacklevel)
+
+
+class ParamsBase:
+    """Mixin for a model's parameter dataclass: every array is validated once, when set.
+
+    Each field is converted to a new finite float64 array when the dataclass
+    is built *and* whenever it is assigned later (``p.Ws = ...``, which must
+    keep the shape); :meth:`_check_shapes` (per model) checks how the fields
+    fit together.  The arrays stored are the arrays the model computes with,
+    so the forward and backward passes trust them.
+    """
+
+    names: tuple[str, ...] = ()
+    biases: tuple[str, ...] = ()  # 1-D fields; the others are matrices
+
+    def __setattr__(self, name, value):
+        if name in self.names:
+            value = check.array(value, name, ndim=(1,) if name in self.biases else (2,))
+            old = self.__dict__.get(name)
+            if self.__dict__.get("_ready") and old is not None:
+                check.shape(value, old.shape, name)
+        object.__setattr__(self, name, value)
+
+    def __post_init__(self):
+        self._check_shapes()
+        object.__setattr__(self, "_ready", True)
+
+    def _check_shapes(self) -> None:  # pragma: no cover - every model defines it
+        raise NotImplementedError
+
+    def copy(self):
+        """A deep copy (new arrays)."""
+        return type(self)(*(getattr(self, n) for n in self.names))
+
+
+class Terms(Mapping):
+    """Per-step terms of each weight gradient, computed on first access.
+
+    ``terms["Ws"][i-1] = dE/da_i  S_{i-1}^T``: the term of the chain-rule sum
+    that enters through step ``i``'s own use of the weight (the immediate
+    partial ``d+S_i/dWs`` of the book).  Shapes ``(T,) + W.shape``;
+    ``terms[name].sum(axis=0)`` is the total gradient.
+
+    Parameters
+    ----------
+    pairs : dict
+        ``name -> (left, right)`` with ``left`` of shape ``(T, [B,] m)`` (the
+        error at the weight's output) and ``right`` of shape ``(T, [B,] n)``
+        (what the weight multiplies), or ``right = None`` for a bias.
+    """
+
+    def __init__(self, pairs):
+        self._pairs, self._cache = pairs, {}
+
+    def __getitem__(self, name):
+        if name not in self._cache:
+            left, right = self._pairs[name]  # KeyError for unknown names, as a Mapping should
+            T = left.shape[0]
+            L = left.reshape(T, -1, left.shape[-1])
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow was warned about once
+                if right is None:  # a bias: its immediate partial is the identity
+                    self._cache[name] = L.sum(axis=1)
+                else:
+                    R = right.reshape(T, -1, right.shape[-1])
+                    self._cache[name] = np.matmul(L.transpose(0, 2, 1), R)
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(self._pairs)
+
+    def __len__(self):
+        return len(self._pairs)
+
+
+class GradsReport:
+    """What training checks on any model's gradients."""
+
+    @property
+    def finite(self) -> bool:
+        """False if any gradient overflowed; training must then stop, not step."""
+        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
+
+    @property
+    def clipped(self) -> bool:
+        """Whether per-step clipping changed anything."""
+        return bool(np.any(self.step_clipped))
+
+
+def warn_backward(g, dS: np.ndarray, model: str) -> None:
+    """Warn (once) if the gradients ``g`` of ``model`` are not finite, naming the step."""
+    if g.finite and np.all(np.isfinite(dS)):
+        return
+    t = first_nonfinite(dS, reverse=True)  # dS[t] = dE/dS_t, from t = T going back
+    where = (
+        f"dE/dS_t is first not finite at step t = {t} (going back from T = {dS.shape[0] - 1})"
+        if t is not None
+        else "a weight gradient is not finite"
+    )
+    warn_nonfinite(f"{model}.bptt: {where}; the gradients hold inf or NaN", stacklevel=4)
+
+
+class TraceBase:
+    """Mixin for a model's trace: what every loss needs (``Y``, ``Z``, ``S``, ``g2``)."""
+
+    @property
+    def finite(self) -> bool:
+        """False once the states or outputs overflowed to inf or NaN."""
+        return all(bool(np.all(np.isfinite(getattr(self, n)))) for n in self.checked)
+
+    def first_nonfinite_step(self) -> int | None:
+        """The first step ``t`` (1..T) whose state or output is not finite; None if all are."""
+        k = first_nonfinite(*(getattr(self, n)[1:] if n in ("S", "C") else getattr(self, n)
+                              for n in self.checked))  # fmt: skip
+        return None if k is None else k + 1
+
+
+def inputs(xs, D: int) -> np.ndarray:
+    """``xs`` checked as ``(T, D)`` or ``(T, B, D)`` with ``T, B >= 1``; a float64 copy."""
+    xs = check.array(xs, "xs", ndim=(2, 3))
+    if xs.shape[0] == 0:
+        raise ValueError("xs: the sequence is empty (T = 0)")
+    if xs.ndim == 3 and xs.shape[1] == 0:
+        raise ValueError(f"xs: the batch is empty (B = 0), shape {xs.shape}")
+    if xs.shape[-1] != D:
+        raise ValueError(f"xs: last dimension must be D = {D}, got shape {xs.shape}")
+    return xs
+
+
+def warn_forward(tr, model: str) -> None:
+    """Warn if the trace overflowed, naming the first non-finite step."""
+    t = tr.first_nonfinite_step()
+    if t is not None:
+        warn_nonfinite(
+            f"{model}.forward: the state or output is not finite from step t = {t} "
+            f"(of T = {tr.Y.shape[0]}); what follows holds inf or NaN",
+            stacklevel=4,
+        )
