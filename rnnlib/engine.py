@@ -178,3 +178,28 @@ def warn_forward(tr, model: str) -> None:
             f"(of T = {tr.Y.shape[0]}); what follows holds inf or NaN",
             stacklevel=4,
         )
+
+
+def model_module(model, params):
+    """Raise unless ``model`` is a model module (it declares ``STATE`` and ``ACTIVATION_ARGS``)
+    and ``params`` its ``Params``."""
+    needed = ("STATE", "ACTIVATION_ARGS", "Params", "forward", "loss", "bptt")
+    if not all(hasattr(model, a) for a in needed):
+        raise ValueError(
+            f"model: expected a model module such as rnnlib.rnn or rnnlib.lstm, got {model!r}"
+        )
+    if not isinstance(params, model.Params):
+        raise ValueError(
+            f"params: expected {model.__name__}.Params, got "
+            f"{type(params).__module__}.{type(params).__name__}"
+        )
+    return model
+
+
+def hidden_activation(model, g1) -> dict:
+    """``{"g1": g1}`` if ``model`` lets the caller choose ``g1``; else ``g1`` must be ``"tanh"``."""
+    if "g1" in model.ACTIVATION_ARGS:
+        return {"g1": g1}
+    if g1 != "tanh":
+        raise ValueError(f"g1: {model.__name__} has a fixed hidden activation, got {g1!r}")
+    return {}

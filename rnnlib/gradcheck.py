@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _validate as valid
+
 #: Rounding noise of a difference quotient, in units of ``machine_eps * |f| / eps``
 #: (measured: about 1 for rnn and lstm losses; 10 leaves a margin).
 NOISE = 10.0
@@ -38,18 +40,46 @@ def _names(obj) -> tuple[str, ...]:
     return tuple(obj) if isinstance(obj, Mapping) else tuple(obj.names)
 
 
-def _get(obj, name: str) -> np.ndarray:
-    return np.asarray(obj[name] if isinstance(obj, Mapping) else getattr(obj, name), dtype=float)
+def _params(params, name: str = "params"):
+    """Raise unless ``params`` is a dict of arrays or a dataclass with ``names`` and ``copy``."""
+    if isinstance(params, Mapping):
+        for n, v in params.items():
+            valid.array(v, f"{name}[{n!r}]")
+        return params
+    if not (hasattr(params, "names") and hasattr(params, "copy")):
+        raise ValueError(
+            f"{name}: expected a parameter dataclass (with .names and .copy()) or a dict "
+            f"name -> array, got {type(params).__name__}"
+        )
+    for n in params.names:
+        valid.array(getattr(params, n), f"{name}.{n}")
+    return params
+
+
+def _get(obj, name: str, what: str = "grads") -> np.ndarray:
+    try:
+        value = obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+    except (KeyError, AttributeError):
+        raise ValueError(f"{what}: no gradient for {name!r}, which params has") from None
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: {name!r} is not an array of numbers") from None
 
 
 def _float64_copy(params):
     """A copy of ``params`` whose arrays are float64 and safe to perturb in place."""
     if isinstance(params, Mapping):
-        return {n: np.array(params[n], dtype=np.float64) for n in params}
+        return {n: valid.array(params[n], f"params[{n!r}]") for n in params}
     q = params.copy()
     for n in q.names:
         setattr(q, n, np.array(getattr(q, n), dtype=np.float64))
     return q
+
+
+def _step(eps) -> float:
+    eps = valid.positive(eps, "eps")
+    return eps
 
 
 #: Central-difference stencils ``f'(w) ~ sum_k c_k (f(w + k eps) - f(w - k eps)) / eps``.
@@ -91,9 +121,11 @@ def numeric_grad(f, params, eps: float = 1e-6, order: int = 2) -> dict[str, np.n
     dict
         ``name -> ndarray`` of the parameter's shape.
     """
-    if order not in STENCILS:
+    if isinstance(order, bool) or order not in STENCILS:
         raise ValueError(f"order: expected one of {sorted(STENCILS)}, got {order!r}")
-    q = _float64_copy(params)
+    eps = _step(eps)
+    _callable(f)
+    q = _float64_copy(_params(params))
     grads = {}
     for name in _names(q):
         w = q[name] if isinstance(q, Mapping) else getattr(q, name)
@@ -102,6 +134,11 @@ def numeric_grad(f, params, eps: float = 1e-6, order: int = 2) -> dict[str, np.n
             g[idx] = _partial(f, q, w, idx, eps, STENCILS[order])
         grads[name] = g
     return grads
+
+
+def _callable(f) -> None:
+    if not callable(f):
+        raise ValueError(f"f: expected a callable f(params) -> float, got {type(f).__name__}")
 
 
 def rel_error(a, n, floor: float = np.finfo(float).tiny) -> np.ndarray:
@@ -121,7 +158,9 @@ class Result:
     max_rel : dict
         ``name ->`` the largest relative error over the parameter's entries.
     passed : bool
-        Every ``max_rel`` is ``<= rtol``.
+        Every entry passes: relative error ``<= rtol``, or absolute error
+        ``<= atol`` where both values are below ``floor = atol / rtol``
+        (everywhere when ``rtol = 0``).
     analytic, numeric : dict
         ``name -> ndarray``, the two gradients compared.
     """
@@ -133,6 +172,7 @@ class Result:
     floor: float
     analytic: dict = field(repr=False)
     numeric: dict = field(repr=False)
+    ok: dict = field(default_factory=dict, repr=False)
 
     def report(self, worst: int = 3) -> str:
         """A table per parameter: its ``worst`` entries, analytic beside numeric."""
@@ -140,9 +180,10 @@ class Result:
         lines = [f"gradient check ({verdict}, rtol={self.rtol:g}, atol={self.atol:.1e})"]
         for name, m in self.max_rel.items():
             a, n = self.analytic[name], self.numeric[name]
-            flag = "ok " if m <= self.rtol else "BAD"
+            flag = "ok " if self.ok.get(name, m <= self.rtol) else "BAD"
             lines.append(f"  {flag} {name} {a.shape}: max relative error {m:.2e}")
-            r = rel_error(a, n, self.floor).ravel()
+            floor = self.floor if np.isfinite(self.floor) else np.finfo(float).tiny
+            r = rel_error(a, n, floor).ravel()
             for k in np.argsort(-r, kind="stable")[: min(worst, r.size)]:
                 idx = np.unravel_index(k, a.shape)
                 lines.append(
@@ -170,13 +211,14 @@ def check(
     params : parameter dataclass or dict
     grads : Grads-like object or dict
         Analytic gradients, one per name in ``params``.
-    rtol : float
+    rtol : float >= 0
         Largest accepted relative error.
-    eps : float
+    eps : float > 0
         Finite-difference step.
-    atol : float, optional
-        Absolute error accepted where both values are below ``atol / rtol``;
-        default: the rounding noise ``NOISE * machine_eps * |f(params)| / eps``.
+    atol : float >= 0, optional
+        Absolute error accepted where both values are below ``atol / rtol``
+        (everywhere if ``rtol = 0``); default: the rounding noise
+        ``NOISE * machine_eps * |f(params)| / eps``.
     order : {2, 4}
         Stencil of :func:`numeric_grad`.
 
@@ -184,19 +226,39 @@ def check(
     -------
     Result
     """
+    rtol = _tolerance(rtol, "rtol")
+    atol = None if atol is None else _tolerance(atol, "atol")
     numeric = numeric_grad(f, params, eps, order)
-    analytic, max_rel = {}, {}
+    if not isinstance(grads, Mapping) and not hasattr(grads, "names"):
+        raise ValueError(f"grads: expected a Grads object or a dict, got {type(grads).__name__}")
+    analytic, max_rel, ok = {}, {}, {}
     if atol is None:
         atol = NOISE * np.finfo(float).eps * abs(float(f(_float64_copy(params)))) / eps
-    floor = max(atol / rtol, np.finfo(float).tiny)
+    tiny = np.finfo(float).tiny
+    # with rtol = 0 every entry is judged by the absolute error alone (the floor is infinite);
+    # max_rel is then the plain relative error, for the report
+    floor = max(float(atol) / rtol, tiny) if rtol > 0 else float("inf")
     for name, n in numeric.items():
         a = _get(grads, name)
         if a.shape != n.shape:
             raise ValueError(f"grads: {name} has shape {a.shape}, the parameter {n.shape}")
         analytic[name] = a
-        max_rel[name] = float(np.max(rel_error(a, n, floor), initial=0.0))
-    passed = all(m <= rtol for m in max_rel.values())
-    return Result(max_rel, passed, rtol, atol, floor, analytic, numeric)
+        if rtol > 0:
+            max_rel[name] = float(np.max(rel_error(a, n, floor), initial=0.0))
+            ok[name] = max_rel[name] <= rtol
+        else:
+            max_rel[name] = float(np.max(rel_error(a, n, tiny), initial=0.0))
+            with np.errstate(invalid="ignore"):
+                ok[name] = bool(np.all(np.abs(a - n) <= atol))  # NaN never passes
+    passed = all(ok.values())
+    return Result(max_rel, passed, rtol, atol, floor, analytic, numeric, ok)
+
+
+def _tolerance(x, name: str) -> float:
+    x = valid.real(x, name)
+    if x < 0:
+        raise ValueError(f"{name}: expected a finite number >= 0, got {x!r}")
+    return x
 
 
 def assert_grads(f, params, grads, rtol=1e-7, eps=1e-6, atol=None, order=2) -> Result:
@@ -217,8 +279,11 @@ def directional(f, params, grads, n: int = 5, seed: int = 0, eps: float = 1e-6):
     -------
     analytic, numeric : ndarray, (n,)
     """
-    rng = np.random.default_rng(seed)
-    names = _names(params)
+    n = valid.positive_int(n, "n")
+    eps = _step(eps)
+    _callable(f)
+    rng = np.random.default_rng(valid.seed(seed))
+    names = _names(_params(params))
     base = _float64_copy(params)
     q = _float64_copy(params)
     analytic, numeric = np.empty(n), np.empty(n)

@@ -29,7 +29,9 @@ from . import _validate as check
 from .activations import get as activation
 
 
-def _single(tr) -> int:
+def _single(tr, p) -> int:
+    rnn._params(p)
+    rnn._trace(tr, p)
     if tr.S.ndim != 2:
         raise ValueError(
             f"tr: Jacobians need the trace of a single sequence (S of shape (T+1, H)), "
@@ -66,8 +68,8 @@ def step_jacobians(p, tr) -> np.ndarray:
     J : ndarray, (T, H, H)
         ``J[t-1] = dS_t/dS_{t-1}``; row ``r`` is ``g1'(a_t[r]) * Ws[r, :]``.
     """
-    _single(tr)
-    Ws = check.array(p.Ws, "params.Ws", ndim=(2,))
+    _single(tr, p)
+    Ws = p.Ws
     with np.errstate(over="ignore", invalid="ignore"):
         D1 = activation(tr.g1, "g1").df(tr.A)  # (T, H)
         return D1[:, :, None] * Ws[None, :, :]
@@ -88,7 +90,7 @@ def product(p, tr, t: int, k: int) -> np.ndarray:
     -------
     ndarray, (H, H)
     """
-    T = _single(tr)
+    T = _single(tr, p)
     t = _time(t, "t", 0, T)
     k = _time(k, "k", 0, t)
     J = step_jacobians(p, tr)
@@ -116,7 +118,7 @@ def norms(p, tr, t: int | None = None) -> np.ndarray:
         Entry ``k`` is the spectral norm of ``dS_t/dS_k`` (1 at ``k = t``;
         inf where the product overflowed).
     """
-    T = _single(tr)
+    T = _single(tr, p)
     t = T if t is None else _time(t, "t", 0, T)
     J = step_jacobians(p, tr)
     out = np.empty(t + 1)
@@ -192,10 +194,11 @@ def horizon_from_rate(rate: float, eps: float = 1e-2) -> float:
     float
         ``inf`` when ``rate >= 1`` (the bound never decays), 0 when ``rate == 0``.
     """
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate >= 0:
+    if _scalar(rate) is None or not _scalar(rate) >= 0:
         raise ValueError(f"rate: expected a number >= 0, got {rate!r}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 1:
+    if _scalar(eps) is None or not 0 < _scalar(eps) < 1:
         raise ValueError(f"eps: expected a number in (0, 1), got {eps!r}")
+    rate, eps = _scalar(rate), _scalar(eps)
     if rate >= 1:
         return float("inf")
     if rate == 0:
@@ -222,8 +225,13 @@ def horizon(Ws_or_rate, g1: str = "tanh", eps: float = 1e-2) -> float:
     float
         ``inf`` when ``gamma * lambda1 >= 1``.
     """
-    if isinstance(Ws_or_rate, numbers.Real):
-        return horizon_from_rate(Ws_or_rate, eps)
+    rate = _scalar(Ws_or_rate)  # a rate: a Python or numpy number, also np.array(0.5)
+    if (rate is None and np.ndim(Ws_or_rate) == 0) or (rate is not None and not rate >= 0):
+        raise ValueError(
+            f"Ws_or_rate: expected an (H, H) matrix or a rate >= 0, got {Ws_or_rate!r}"
+        )
+    if rate is not None:
+        return horizon_from_rate(rate, eps)
     rate = gamma(g1) * largest_singular_value(Ws_or_rate)
     return horizon_from_rate(rate, eps)
 
@@ -281,12 +289,9 @@ def state_gradient_norms(p, tr, ds) -> np.ndarray:
         ``M[t-1, i-1] = ||dE_t/dS_i||``: lower triangular; inf or NaN where
         the product overflowed.
     """
-    T = _single(tr)
+    T = _single(tr, p)
     H = tr.S.shape[1]
-    Ws = check.array(p.Ws, "params.Ws", ndim=(2,))
-    check.shape(Ws, (H, H), "params.Ws")
-    Wy = check.array(p.Wy, "params.Wy", ndim=(2,))
-    check.shape(Wy, (tr.Y.shape[-1], H), "params.Wy")
+    Ws, Wy = p.Ws, p.Wy
     with np.errstate(over="ignore", invalid="ignore"):
         e = rnn.output_error(tr, ds, at="all") @ Wy  # e[t-1] = dE_t/dS_t
         d1 = activation(tr.g1).df(tr.A)
@@ -398,4 +403,14 @@ def _square(Ws) -> np.ndarray:
     Ws = check.array(Ws, "Ws", ndim=(2,))
     if Ws.shape[0] != Ws.shape[1]:
         raise ValueError(f"Ws: expected a square (H, H) matrix, got shape {Ws.shape}")
+    check.nonempty(Ws, "Ws", "H")
     return Ws
+
+
+def _scalar(x) -> float | None:
+    """``x`` as a float if it is a real number (Python, numpy, or a 0-d array), else None."""
+    if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        return None
+    return float(x)

@@ -37,8 +37,10 @@ GATES = ("f", "i", "o", "g")
 #: Gate weights (acting on ``[x_t; S_{t-1}]``) and gate biases, in the order of :data:`GATES`.
 WEIGHTS = tuple(f"W{g}" for g in GATES)
 BIASES = tuple(f"b{g}" for g in GATES)
-#: The state carried from step to step: ``forward(p, xs, s0=..., c0=...)`` starts from it.
-STATE = ("s0", "c0")
+#: The state carried from step to step: ``forward``'s argument -> the Trace array holding it.
+STATE = {"s0": "S", "c0": "C"}
+#: The activations ``forward`` lets a caller choose (the gates' are fixed).
+ACTIVATION_ARGS = ("g2",)
 
 
 @dataclass

@@ -31,8 +31,10 @@ from .engine import (
 from .truncation import backward
 
 LOSS_MODES = ("last", "all")
-#: The state carried from step to step: ``forward(p, xs, s0=...)`` starts from it.
-STATE = ("s0",)
+#: The state carried from step to step: ``forward``'s argument -> the Trace array holding it.
+STATE = {"s0": "S"}
+#: The activations ``forward`` lets a caller choose.
+ACTIVATION_ARGS = ("g1", "g2")
 
 
 @dataclass

@@ -48,7 +48,7 @@ def adding(T: int, batch: int = 32, seed: int = 0) -> Task:
     ----------
     T : int >= 2
     batch : int >= 1
-    seed : int
+    seed : int >= 0
 
     Returns
     -------
@@ -60,7 +60,7 @@ def adding(T: int, batch: int = 32, seed: int = 0) -> Task:
     if T < 2:
         raise ValueError(f"T: the adding problem needs T >= 2, got {T}")
     B = check.positive_int(batch, "batch")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed(seed))
     half = T // 2
     xs = np.zeros((T, B, 2))
     xs[:, :, 0] = rng.uniform(0.0, 1.0, (T, B))
@@ -85,7 +85,7 @@ def recall(lag: int, batch: int = 32, seed: int = 0) -> Task:
     ----------
     lag : int >= 1
     batch : int >= 1
-    seed : int
+    seed : int >= 0
 
     Returns
     -------
@@ -94,7 +94,7 @@ def recall(lag: int, batch: int = 32, seed: int = 0) -> Task:
     """
     lag = check.positive_int(lag, "lag")
     B = check.positive_int(batch, "batch")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed(seed))
     T = lag + 1
     xs = np.zeros((T, B, 2))
     xs[0, :, 0] = rng.uniform(-1.0, 1.0, B)
@@ -117,7 +117,7 @@ def sine(T: int, batch: int = 32, seed: int = 0) -> Task:
     ----------
     T : int >= 1
     batch : int >= 1
-    seed : int
+    seed : int >= 0
 
     Returns
     -------
@@ -126,7 +126,7 @@ def sine(T: int, batch: int = 32, seed: int = 0) -> Task:
     """
     T = check.positive_int(T, "T")
     B = check.positive_int(batch, "batch")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed(seed))
     w = rng.uniform(0.2, 0.6, B)
     phi = rng.uniform(0.0, 2 * np.pi, B)
     wave = np.sin(np.arange(1, T + 2)[:, None] * w + phi)  # x_1 .. x_{T+1}

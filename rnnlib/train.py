@@ -13,7 +13,6 @@ without clipping, the comparison the clipping chapter and its explorer show.
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ import numpy as np
 from . import _scenario, jacobians, rnn, tasks
 from . import _validate as check
 from .clipping import ClipReport, clip_by_norm, clip_by_value, global_norm
-from .engine import NonFiniteWarning
+from .engine import NonFiniteWarning, hidden_activation, model_module
 
 CLIP_MODES = (None, "norm", "value")
 CLIP_METHODS = ("norm", "value", "per-step")  # clipping_runs: per-step is bptt(clip_step=...)
@@ -56,14 +55,6 @@ class History:
     update_norm: np.ndarray
     stopped: str | None
     params: object
-
-
-def _forward_kwargs(model, g1):
-    if "g1" in inspect.signature(model.forward).parameters:
-        return {"g1": g1}
-    if g1 != "tanh":
-        raise ValueError(f"g1: {model.__name__} has a fixed hidden activation, got {g1!r}")
-    return {}
 
 
 def sgd(
@@ -111,17 +102,20 @@ def sgd(
     """
     steps = check.positive_int(steps, "steps")
     lr = check.positive(lr, "lr")
-    if (
-        isinstance(momentum, bool)
-        or not isinstance(momentum, (int, float))
-        or not (0 <= momentum < 1)
-    ):
+    try:
+        momentum = check.real(momentum, "momentum")  # numpy scalars are real numbers too
+    except ValueError:
+        momentum = -1.0
+    if not 0 <= momentum < 1:
         raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
-    if clip not in CLIP_MODES:
+    if clip is not None and not (isinstance(clip, str) and clip in CLIP_MODES):
         raise ValueError(f"clip: expected None, 'norm' or 'value', got {clip!r}")
     if clip is not None:
         threshold = check.positive(threshold, "threshold")
-    kw = _forward_kwargs(model, g1)
+    model_module(model, params)
+    if not isinstance(task, tasks.Task):
+        raise ValueError(f"task: expected an rnnlib.tasks.Task, got {type(task).__name__}")
+    kw = hidden_activation(model, g1)
     # mean over the sequences and the loss terms, so lr does not scale with B or T
     n_terms = (task.xs.shape[1] if task.xs.ndim == 3 else 1) * (
         task.xs.shape[0] if task.at == "all" else 1

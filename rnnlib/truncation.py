@@ -24,13 +24,13 @@ side by side (one batched product per step, O(kT) work in all).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _scenario
 from . import _validate as check
+from .engine import hidden_activation, model_module
 
 
 @dataclass
@@ -194,25 +194,20 @@ def tbptt(model, params, xs, ds, k1, k2, at="all", g1="tanh", s0=None) -> TBPTT:
     check.choice(at, ("all", "last"), "at")
     xs = check.array(xs, "xs", ndim=(2, 3))
     ds = check.array(ds, "ds", ndim=(xs.ndim,))
-    sig = inspect.signature(model.forward).parameters
-    kw = {"g1": g1} if "g1" in sig else {}
-    if not kw and g1 != "tanh":
-        raise ValueError(f"g1: {model.__name__} has a fixed hidden activation, got {g1!r}")
-    lstm = "c0" in sig
+    model_module(model, params)
+    kw = hidden_activation(model, g1)
     T = xs.shape[0]
 
-    def run(lo, hi, state):
-        if lstm:
-            return model.forward(params, xs[lo:hi], s0=state[0], c0=state[1])
-        return model.forward(params, xs[lo:hi], s0=state[0], **kw)
+    def run(lo, hi, state):  # the state as the model declares it, e.g. (s0, c0) for the LSTM
+        return model.forward(params, xs[lo:hi], **dict(zip(model.STATE, state, strict=True)), **kw)
 
     def end(tr):
-        return (tr.S[-1], tr.C[-1]) if lstm else (tr.S[-1],)
+        return tuple(getattr(tr, a)[-1] for a in model.STATE.values())
 
     # forward, k1 steps at a time, keeping the state at each segment boundary
     ends = list(range(k1, T, k1)) + [T]
     bounds = list(zip([0] + ends[:-1], ends, strict=True))
-    states = {0: (s0, None) if lstm else (s0,)}
+    states = {0: (s0,) + (None,) * (len(model.STATE) - 1)}
     for lo, hi in bounds:
         states[hi] = end(run(lo, hi, states[lo]))
     full_tr = run(0, T, states[0])

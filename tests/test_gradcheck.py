@@ -151,3 +151,56 @@ def test_default_tolerance_follows_the_rounding_noise_of_large_losses():
     assert r.atol == pytest.approx(gc.NOISE * np.finfo(float).eps * loss(p) / 1e-6)
     g.Wo[0, 0] *= 1 + 1e-4
     assert not gc.check(loss, p, g).passed
+
+
+def test_rtol_zero_judges_by_the_absolute_error_alone():
+    """rtol = 0 used to divide atol by zero (an infinite floor): every gradient passed."""
+    q = quad()
+    wrong = {"W": exact(q)["W"] + 1.0, "b": exact(q)["b"]}
+    r = gc.check(f, q, wrong, rtol=0)
+    assert not r.passed and "BAD W" in r.report() and "ok  b" in r.report()
+    assert gc.check(f, q, exact(q), rtol=0, atol=1e-6).passed
+    assert not gc.check(f, q, exact(q), rtol=0, atol=0).passed  # FD is never exact
+
+
+BAD = {
+    "rtol negative": (dict(rtol=-1e-7), "rtol"),
+    "rtol NaN": (dict(rtol=float("nan")), "rtol"),
+    "rtol str": (dict(rtol="1e-7"), "rtol"),
+    "atol negative": (dict(atol=-1.0), "atol"),
+    "atol inf": (dict(atol=float("inf")), "atol"),
+    "eps 0": (dict(eps=0.0), "eps"),
+    "eps negative": (dict(eps=-1e-6), "eps"),
+    "eps NaN": (dict(eps=float("nan")), "eps"),
+    "eps inf": (dict(eps=float("inf")), "eps"),
+    "order 3": (dict(order=3), "order"),
+    "order bool": (dict(order=True), "order"),
+    "grads missing a name": (dict(grads={"W": exact(quad())["W"]}), "grads"),
+    "grads None": (dict(grads=None), "grads"),
+    "grads str entry": (dict(grads={"W": "x", "b": exact(quad())["b"]}), "grads"),
+    "params None": (dict(params=None), "params"),
+    "params NaN": (dict(params={"W": np.full((2, 3), np.nan), "b": np.zeros(4)}), "params"),
+    "params complex": (dict(params={"W": np.zeros((2, 3)) + 1j, "b": np.zeros(4)}), "params"),
+    "f not callable": (dict(f=1.0), "f"),
+}
+
+
+@pytest.mark.parametrize("kw, argument", BAD.values(), ids=BAD.keys())
+def test_check_bad_input_names_the_argument(kw, argument):
+    q = quad()
+    args = dict(f=f, params=q, grads=exact(q)) | kw
+    if isinstance(args["params"], dict):
+        args["f"] = kw.get("f", lambda d: f(Quad(d["W"], d["b"])))
+    with pytest.raises(ValueError, match=f"^{argument}"):
+        gc.check(**args)
+
+
+@pytest.mark.parametrize(
+    "kw, argument",
+    [(dict(n=0), "n"), (dict(n=2.5), "n"), (dict(seed=-1), "seed"), (dict(seed="a"), "seed"),
+     (dict(eps=0.0), "eps")],
+)  # fmt: skip
+def test_directional_bad_input_names_the_argument(kw, argument):
+    q = quad()
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        gc.directional(f, q, exact(q), **kw)

@@ -112,6 +112,11 @@ def test_horizon_values():
     assert jac.bound(W, "tanh", jac.horizon(W, eps=0.05)) == pytest.approx(0.05)
 
 
+@pytest.mark.parametrize("rate", [0.5, np.float32(0.5), np.array(0.5), np.int64(0)])
+def test_horizon_takes_numpy_scalars_as_rates(rate):
+    assert jac.horizon(rate) == jac.horizon_from_rate(float(rate))
+
+
 def test_overflow_gives_inf_without_numpy_warnings():
     p = rl.rnn.init(1, 3, 1, seed=0, scale=1e3)
     with pytest.warns(rl.NonFiniteWarning, match="step t = 110 "):
@@ -137,6 +142,23 @@ def test_overflow_gives_inf_without_numpy_warnings():
         (lambda p, tr: jac.horizon(0.5, eps=0), "eps"),
         (lambda p, tr: jac.horizon_from_rate(-0.5), "rate"),
         (lambda p, tr: jac.horizon_from_rate(float("nan")), "rate"),
+        (lambda p, tr: jac.horizon_from_rate(np.array([0.5])), "rate"),
+        (lambda p, tr: jac.horizon("0.5"), "Ws_or_rate"),
+        (lambda p, tr: jac.horizon(None), "Ws_or_rate"),
+        (lambda p, tr: jac.horizon(-0.5), "Ws_or_rate"),
+        (lambda p, tr: jac.horizon(np.array(-0.5)), "Ws_or_rate"),
+        (lambda p, tr: jac.horizon(np.zeros((0, 0))), "Ws"),
+        (lambda p, tr: jac.spectral_radius(np.zeros((0, 0))), "Ws"),
+        (lambda p, tr: jac.largest_singular_value(np.zeros((0, 0))), "Ws"),
+        (lambda p, tr: jac.spectral_radius(np.eye(2) * 1j), "Ws"),
+        (lambda p, tr: jac.spectral_radius(np.eye(2).astype(str)), "Ws"),
+        (lambda p, tr: jac.norms(None, tr), "p"),
+        (lambda p, tr: jac.norms(p, None), "tr"),
+        (lambda p, tr: jac.norms(rl.rnn.init(1, 4, 1), tr), "tr"),
+        (lambda p, tr: jac.product(rl.lstm.init(1, 3, 1), tr, 2, 0), "p"),
+        (lambda p, tr: jac.step_jacobians(p, rl.lstm.forward(rl.lstm.init(1, 3, 1), [[0]])), "tr"),
+        (lambda p, tr: jac.state_gradient_norms(p, tr, np.zeros((2, 1)) + 1j), "ds"),
+        (lambda p, tr: jac.scaled_to_spectral_norm(np.eye(2), np.float32(-1)), "lam"),
     ],
 )
 def test_bad_input_names_argument(call, match):

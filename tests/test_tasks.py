@@ -89,8 +89,19 @@ def test_sine_target_is_next_input_and_needs_one_earlier_step():
         (lambda: tasks.recall(3, batch=-1), "batch"),
         (lambda: tasks.sine(0), "T"),
         (lambda: tasks.sine(5, batch=None), "batch"),
+        (lambda: tasks.adding(4, seed="a"), "seed"),
+        (lambda: tasks.recall(4, seed=1.5), "seed"),
+        (lambda: tasks.sine(4, seed=-1), "seed"),
+        (lambda: tasks.sine(4, seed=np.int64(-1)), "seed"),
+        (lambda: tasks.sine(4, seed=None), "seed"),
+        (lambda: tasks.adding(4, seed=True), "seed"),
     ],
 )
 def test_bad_input_names_argument(call, match):
     with pytest.raises(ValueError, match=rf"^{match}:"):
         call()
+
+
+def test_numpy_integer_seeds_are_seeds():
+    a, b = tasks.sine(4, seed=np.int64(7)), tasks.sine(4, seed=7)
+    np.testing.assert_array_equal(a.xs, b.xs)

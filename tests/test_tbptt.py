@@ -125,10 +125,22 @@ def test_lstm_k1_equal_k2_equal_T_is_full_bptt():
         ({"ds": np.zeros((8, 1))}, "ds"),
         ({"g1": "cos"}, "g1"),
         ({"s0": np.zeros(3)}, "s0"),
+        ({"model": None}, "model"),
+        ({"model": np}, "model"),
+        ({"model": rl.lstm}, "params"),
+        ({"params": None}, "params"),
+        ({"xs": np.zeros((9, 2)) + 1j}, "xs"),
+        ({"ds": np.full((9, 1), "0")}, "ds"),
     ],
 )
 def test_bad_input_names_argument(kwargs, match):
     p, xs, ds = data(9)
-    args = {"xs": xs, "ds": ds, "k1": 2, "k2": 3} | kwargs
+    args = {"model": rl.rnn, "params": p, "xs": xs, "ds": ds, "k1": 2, "k2": 3} | kwargs
     with pytest.raises(ValueError, match=rf"^{match}:"):
-        tbptt(rl.rnn, p, **args)
+        tbptt(**args)
+
+
+def test_the_lstm_declares_a_fixed_hidden_activation():
+    p = rl.lstm.init(2, 3, 1, seed=0)
+    with pytest.raises(ValueError, match="^g1: rnnlib.lstm has a fixed hidden activation"):
+        tbptt(rl.lstm, p, np.zeros((6, 2)), np.zeros((6, 1)), 2, 3, g1="relu")

@@ -95,12 +95,42 @@ def test_lstm_trains_too():
         ({"truncate": 0}, "truncate"),
         ({"clip_step": 0.0}, "clip_step"),
         ({"g1": "softsign"}, "g1"),
+        ({"momentum": "0.5"}, "momentum"),
+        ({"momentum": True}, "momentum"),
+        ({"momentum": np.nan}, "momentum"),
+        ({"momentum": np.array([0.5, 0.5])}, "momentum"),
+        ({"clip": np.array(["norm"])}, "clip"),
+        ({"steps": 2.0}, "steps"),
+        ({"model": None}, "model"),
+        ({"model": "rnn"}, "model"),
+        ({"model": rl.lstm}, "params"),
+        ({"params": {"Wx": np.zeros((4, 1))}}, "params"),
+        ({"task": {"xs": np.zeros((5, 2, 1))}}, "task"),
+        ({"task": None}, "task"),
     ],
 )
 def test_bad_input_names_argument(kwargs, match):
-    p0 = rl.rnn.init(1, 4, 1, seed=0)
+    args = dict(model=rl.rnn, params=rl.rnn.init(1, 4, 1, seed=0), task=rl.tasks.sine(5, batch=2))
+    args |= {"steps": 2} | kwargs
     with pytest.raises(ValueError, match=rf"^{match}:"):
-        sgd(rl.rnn, p0, rl.tasks.sine(5, batch=2), steps=kwargs.pop("steps", 2), **kwargs)
+        sgd(**args)
+
+
+@pytest.mark.parametrize("momentum", [np.float32(0.5), np.float64(0.5), np.array(0.5), 0])
+def test_numpy_scalars_are_real_numbers(momentum):
+    p0 = rl.rnn.init(1, 4, 1, seed=0)
+    task = rl.tasks.sine(5, batch=2)
+    h = sgd(rl.rnn, p0, task, steps=3, lr=0.05, momentum=momentum)
+    ref = sgd(rl.rnn, p0, task, steps=3, lr=0.05, momentum=float(momentum))
+    np.testing.assert_array_equal(h.loss, ref.loss)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_diverging_run_stops_without_warnings():
+    """sgd reports overflow in History.stopped rather than warning at every pass."""
+    p0 = rl.rnn.init(1, 4, 1, seed=0, scale=30.0)
+    h = sgd(rl.rnn, p0, rl.tasks.sine(200, batch=2), steps=5, lr=0.1, g1="identity")
+    assert h.stopped is not None and "non-finite" in h.stopped
 
 
 # -- clipping_runs: the clipping explorer's scenario ----------------------------------------
