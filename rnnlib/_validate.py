@@ -17,11 +17,12 @@ _REFUSED = {"c": "complex", "U": "str", "S": "bytes", "O": "object", "b": "bool"
             "M": "datetime", "m": "timedelta"}  # fmt: skip
 
 
-def array(x, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:
-    """``x`` as a finite float64 array (always a new one) with one of the allowed ``ndim``.
+def array(x, name: str, ndim: tuple[int, ...] | None = None, finite: bool = True) -> np.ndarray:
+    """``x`` as a float64 array (always a new one) with one of the allowed ``ndim``.
 
     Integers and floats of any width, and nested lists of them, are converted;
-    complex, str, bytes, bool and object data raise.
+    complex, str, bytes, bool and object data raise, and so do NaN and inf
+    unless ``finite`` is False.
     """
     if x is None or isinstance(x, (str, bytes, dict, set)):
         raise ValueError(f"{name}: expected an array of numbers, got {type(x).__name__}")
@@ -36,7 +37,7 @@ def array(x, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:
     if ndim is not None and a.ndim not in ndim:
         want = " or ".join(str(n) for n in ndim)
         raise ValueError(f"{name}: expected {want} dimensions, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
+    if finite and not np.all(np.isfinite(a)):
         raise ValueError(f"{name}: contains NaN or inf")
     return a
 

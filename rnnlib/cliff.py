@@ -153,16 +153,23 @@ def surface(w_range=(3.0, 7.0), b_range=(-5.0, -1.0), n=(161, 161), **kwargs) ->
 
     Extra keyword arguments (``T``, ``x0``, ``target``) go to :func:`grad`.
     """
-    w_lo, w_hi = check.array(w_range, "w_range", ndim=(1,))
-    b_lo, b_hi = check.array(b_range, "b_range", ndim=(1,))
+    w_lo, w_hi = _pair(w_range, "w_range")
+    b_lo, b_hi = _pair(b_range, "b_range")
     if not (w_lo < w_hi and b_lo < b_hi):
         raise ValueError(f"w_range, b_range: expected (low, high), got {w_range}, {b_range}")
-    if len(n) != 2:
+    if isinstance(n, (str, bytes)) or not hasattr(n, "__len__") or len(n) != 2:
         raise ValueError(f"n: expected (nw, nb), got {n!r}")
     nw, nb = (check.positive_int(k, "n") for k in n)
     W, B = np.meshgrid(np.linspace(w_lo, w_hi, nw), np.linspace(b_lo, b_hi, nb))
     g = grad(W, B, **kwargs)
     return Surface(W, B, g.E, g.norm)
+
+
+def _pair(x, name):
+    a = check.array(x, name, ndim=(1,))
+    if a.shape != (2,):
+        raise ValueError(f"{name}: expected (low, high), got {x!r}")
+    return a
 
 
 @dataclass

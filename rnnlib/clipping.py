@@ -48,10 +48,11 @@ class ClipReport:
 
 
 def _as_dict(grads) -> dict[str, np.ndarray]:
+    # copies: NaN and inf are allowed (they are reported), complex or str data are not
     if hasattr(grads, "names"):
-        return {n: np.asarray(getattr(grads, n), dtype=float) for n in grads.names}
+        return {n: check.array(getattr(grads, n), f"grads.{n}", finite=False) for n in grads.names}
     if isinstance(grads, Mapping):
-        return {n: np.asarray(v, dtype=float) for n, v in grads.items()}
+        return {n: check.array(v, f"grads[{n!r}]", finite=False) for n, v in grads.items()}
     raise ValueError(
         f"grads: expected a Grads object (with .names) or a dict name -> array, "
         f"got {type(grads).__name__}"
