@@ -48,7 +48,7 @@ class ParamsBase:
 
     Each field is converted to a new finite float64 array when the dataclass
     is built *and* whenever it is assigned later (``p.Ws = ...``, which must
-    keep the shape); :meth:`_check_shapes` (per model) checks how the fields
+    keep the shape); ``_check_shapes`` (per model) checks how the fields
     fit together.  The arrays stored are the arrays the model computes with,
     so the forward and backward passes trust them.
     """

@@ -34,7 +34,7 @@ from .engine import GradsReport, ParamsBase, Terms, TraceBase, inputs, warn_back
 from .truncation import backward
 
 GATES = ("f", "i", "o", "g")
-#: Gate weights (acting on ``[x_t; S_{t-1}]``) and gate biases, in the order of :data:`GATES`.
+#: Gate weights (acting on ``[x_t; S_{t-1}]``) and gate biases, in the order of ``GATES``.
 WEIGHTS = tuple(f"W{g}" for g in GATES)
 BIASES = tuple(f"b{g}" for g in GATES)
 #: The state carried from step to step: ``forward``'s argument -> the Trace array holding it.
