@@ -99,8 +99,9 @@ def seed(x, name: str = "seed") -> int:
 def choice(x, options, name: str):
     """One of ``options``."""
     try:
-        ok = x in options
-    except TypeError:  # unhashable
+        hash(x)  # an option is a plain value: arrays and lists are not
+        ok = bool(x in options)
+    except (TypeError, ValueError):  # unhashable, or an array compared element-wise
         ok = False
     if not ok:
         raise ValueError(f"{name}: expected one of {list(options)}, got {x!r}")

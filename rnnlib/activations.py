@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _validate as check
+
 
 class Activation(NamedTuple):
     """An element-wise nonlinearity with its derivative and its bound.
@@ -84,4 +86,4 @@ def get(name: str, argument: str = "activation") -> Activation:
 
 def sigmoid(a):
     """Logistic function ``1 / (1 + exp(-a))``, overflow-free for large ``|a|``."""
-    return _sigmoid(np.asarray(a, dtype=float))
+    return _sigmoid(check.array(a, "a", finite=False))

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as check
-from .activations import sigmoid
+from .activations import ACTIVATIONS
+
+_sigmoid = ACTIVATIONS["sigmoid"].f  # trusted float64 arrays: no conversion in the loop
 
 T = 50
 X0 = 0.5
@@ -91,7 +93,7 @@ def forward(w, b, T: int = T, x0: float = X0) -> np.ndarray:
     xs = np.empty((T + 1,) + w.shape)
     xs[0] = x0
     for t in range(1, T + 1):  # |x_t| <= |w| + |b|: no overflow possible here
-        xs[t] = w * sigmoid(xs[t - 1]) + b
+        xs[t] = w * _sigmoid(xs[t - 1]) + b
     return xs
 
 
@@ -123,7 +125,7 @@ def grad(w, b, T: int = T, x0: float = X0, target: float = TARGET) -> Grads:
     gb = np.zeros(w.shape)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T, 0, -1):
-            s = sigmoid(xs[t - 1])
+            s = _sigmoid(xs[t - 1])
             gw += delta * s  # immediate partial d+x_t/dw = sigmoid(x_{t-1})
             gb += delta  # immediate partial d+x_t/db = 1
             delta = delta * w * s * (1.0 - s)  # dx_t/dx_{t-1} = w sigmoid'(x_{t-1})
@@ -232,7 +234,7 @@ def sgd(
         first step where any gradient is not finite.
     """
     w, b, *_ = _inputs(w0, b0, T, X0, TARGET, names=("w0", "b0"))
-    w, b = w.copy(), b.copy()
+    w, b = check.nonempty(w.copy(), "w0", "the grid of starting points"), b.copy()
     lr = check.positive(lr, "lr")
     steps = check.positive_int(steps, "steps")
     if clip is not None:

@@ -42,6 +42,8 @@ def _names(obj) -> tuple[str, ...]:
 
 def _params(params, name: str = "params"):
     """Raise unless ``params`` is a dict of arrays or a dataclass with ``names`` and ``copy``."""
+    if isinstance(params, Mapping) and not params:
+        raise ValueError(f"{name}: no parameters to check (an empty dict)")
     if isinstance(params, Mapping):
         for n, v in params.items():
             valid.array(v, f"{name}[{n!r}]")
@@ -121,7 +123,7 @@ def numeric_grad(f, params, eps: float = 1e-6, order: int = 2) -> dict[str, np.n
     dict
         ``name -> ndarray`` of the parameter's shape.
     """
-    if isinstance(order, bool) or order not in STENCILS:
+    if isinstance(order, bool) or not isinstance(order, int | np.integer) or order not in STENCILS:
         raise ValueError(f"order: expected one of {sorted(STENCILS)}, got {order!r}")
     eps = _step(eps)
     _callable(f)
@@ -143,7 +145,7 @@ def _callable(f) -> None:
 
 def rel_error(a, n, floor: float = np.finfo(float).tiny) -> np.ndarray:
     """Entry-wise ``|a - n| / max(|a|, |n|, floor)``; symmetric in ``a`` and ``n``."""
-    a, n = np.asarray(a, dtype=float), np.asarray(n, dtype=float)
+    a, n = valid.array(a, "a", finite=False), valid.array(n, "n", finite=False)
     with np.errstate(invalid="ignore"):
         r = np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
     return np.where(np.isnan(r), np.inf, r)  # a NaN anywhere never passes

@@ -28,11 +28,12 @@ import numpy as np
 
 from . import _scenario, rnn, tasks
 from . import _validate as check
+from .activations import ACTIVATIONS
 from .activations import get as activation
-from .activations import sigmoid
 from .engine import GradsReport, ParamsBase, Terms, TraceBase, inputs, warn_backward, warn_forward
 from .truncation import backward
 
+_sigmoid = ACTIVATIONS["sigmoid"].f  # trusted float64 arrays: no conversion in the loop
 GATES = ("f", "i", "o", "g")
 #: Gate weights (acting on ``[x_t; S_{t-1}]``) and gate biases, in the order of ``GATES``.
 WEIGHTS = tuple(f"W{g}" for g in GATES)
@@ -188,7 +189,7 @@ def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
         WsT = W[:, D:].T
         for t in range(T):  # only the recurrence is sequential
             A[t] += S[t] @ WsT
-            gates[t, ..., : 3 * H] = sigmoid(A[t, ..., : 3 * H])
+            gates[t, ..., : 3 * H] = _sigmoid(A[t, ..., : 3 * H])
             gates[t, ..., 3 * H :] = np.tanh(A[t, ..., 3 * H :])
             f, i, o, g = np.split(gates[t], 4, axis=-1)
             C[t + 1] = f * C[t] + i * g

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnlib import activations
-from rnnlib.activations import ACTIVATIONS, get
+from rnnlib.activations import ACTIVATIONS, get, sigmoid
 
 ACTS = sorted(ACTIVATIONS)
 
@@ -53,3 +53,9 @@ def test_sigmoid_does_not_overflow():
     np.testing.assert_allclose(s + activations.sigmoid(-a), 1.0, rtol=1e-15)
     d = get("sigmoid").df(a)
     assert np.all(np.isfinite(d)) and d[0] == 0.0 and d[-1] == 0.0
+
+
+@pytest.mark.parametrize("a", [1j, "x", None, {}, np.array(["1"]), [True]])
+def test_sigmoid_refuses_what_is_not_a_real_number(a):
+    with pytest.raises(ValueError, match="^a:"):
+        sigmoid(a)

@@ -129,3 +129,18 @@ def test_no_warnings_on_overflow():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: cliff.sgd(np.zeros(0), -2.0), "w0"),
+        (lambda: cliff.sgd(5.0, -2.0, clip=np.array(["norm"]), threshold=1.0), "clip"),
+        (lambda: cliff.surface(n=5), "n"),
+        (lambda: cliff.surface(w_range=(1.0, 2.0, 3.0)), "w_range"),
+        (lambda: cliff.loss(5.0 + 1j, -2.0), "w"),
+    ],
+)
+def test_more_bad_input_names_the_argument(call, argument):
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        call()

@@ -204,3 +204,19 @@ def test_directional_bad_input_names_the_argument(kw, argument):
     q = quad()
     with pytest.raises(ValueError, match=f"^{argument}:"):
         gc.directional(f, q, exact(q), **kw)
+
+
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: gc.numeric_grad(f, quad(), order=[2]), "order"),
+        (lambda: gc.numeric_grad(f, quad(), order=np.array([2, 4])), "order"),
+        (lambda: gc.rel_error(None, 1.0), "a"),
+        (lambda: gc.rel_error(1.0, "x"), "n"),
+        (lambda: gc.rel_error(1j, 1.0), "a"),
+        (lambda: gc.check(lambda d: 0.0, {}, {}), "params"),
+    ],
+)
+def test_more_bad_input_names_the_argument(call, argument):
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        call()
