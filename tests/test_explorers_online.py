@@ -38,7 +38,7 @@ from rnnlib.widgets.controls import Choice  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-PAGE_BUDGET = 3 * 10**6  # bytes of one chapter's HTML, frames included
+PAGE_BUDGET = 3 * 10**6  # bytes of one chapter's page or deck, frames included
 
 
 def explorer_chapters() -> dict[str, str]:
@@ -216,6 +216,8 @@ def test_explorer_in_the_book(book, context, name):
 @pytest.mark.parametrize("name", sorted(CHAPTERS))
 def test_explorer_in_the_slides(decks, context, name):
     out, url = decks
+    size = (out / f"{CHAPTERS[name]}.slides.html").stat().st_size
+    assert size <= PAGE_BUDGET, f"{CHAPTERS[name]}.slides.html is {size / 1e6:.2f} MB"
     page = context.new_page()
     watch = Watch(page)
     try:

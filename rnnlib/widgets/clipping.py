@@ -19,7 +19,7 @@ class Clipping(Explorer):
     H, T, BATCH, STEPS, LR = 8, 15, 4, 20, 0.3  # 20 steps: both runs in ~25 ms, spikes by step 10
     YLIM = {"loss": (1e-6, 1e8), "gnorm": (1e-4, 1e8)}  # fixed; beyond: off-scale markers
     grid = {
-        "threshold": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0),
+        "threshold": (0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0),
         "method": ("norm", "value", "per-step"),
         "scale": (1.0, 2.0, 3.0),
     }

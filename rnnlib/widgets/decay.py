@@ -19,9 +19,9 @@ class Decay(Explorer):
     H = 8
     N_MAX = 60
     YLIM = (1e-15, 1e15)  # fixed, so no control moves an axis; beyond it: off-scale markers
-    # lambda_1 in eighths of a decade from 0.1 to 10, for each activation
+    # lambda_1 in eighths of a decade from 0.18 to 10, for each activation
     grid = {
-        "scale": tuple(np.round(10.0 ** np.linspace(-1, 1, 17), 12)),
+        "scale": tuple(np.round(10.0 ** np.linspace(-0.75, 1, 15), 12)),
         "activation": ("tanh", "sigmoid", "relu", "identity"),
     }
 
