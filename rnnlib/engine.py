@@ -57,6 +57,9 @@ class ParamsBase:
     biases: tuple[str, ...] = ()  # 1-D fields; the others are matrices
 
     def __setattr__(self, name, value):
+        if name not in self.names and not name.startswith("_"):  # a typo would be ignored silently
+            fields = ", ".join(self.names)
+            raise ValueError(f"{name}: {type(self).__name__} has no such field; fields: {fields}")
         if name in self.names:
             value = check.array(value, name, ndim=(1,) if name in self.biases else (2,))
             old = self.__dict__.get(name)

@@ -157,6 +157,7 @@ BOTH = {
     "assign complex": (assign("W0", lambda w: w * 1j), "W0"),
     "assign str": (assign("Wy", lambda w: w.astype(str)), "Wy"),
     "assign list of wrong shape": (assign("Wy", lambda w: [[1.0]]), "Wy"),
+    "assign a field that does not exist": (lambda m: setattr(good(m)[0], "ws", Z((3, 3))), "ws"),
     # loss
     "loss tr None": (loss(tr=None), "tr"),
     "loss tr dict": (loss(tr={"Y": Z((4, 1))}), "tr"),
