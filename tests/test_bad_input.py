@@ -2,8 +2,7 @@
 whose message starts with the argument's name.
 
 Each case is ``(call, argument)``: ``call(m)`` misuses model module ``m``.  Cases
-that only one model has are listed per model.  ``test_count`` states how many
-bad inputs the harness tries.
+that only one model has are listed per model.
 """
 
 import re
@@ -263,11 +262,6 @@ def test_bad_input_raises_value_error_naming_the_argument(m, call, argument):
         argument = m.Params.names[0]
     with pytest.raises(ValueError, match="^" + re.escape(argument) + ":"):
         call(m)
-
-
-def test_count():
-    """The number of bad inputs tried here (quoted in the issue's note)."""
-    assert len(CASES) == 2 * len(BOTH) + sum(len(v) for v in ONLY.values())
 
 
 GOOD = {
