@@ -1,10 +1,17 @@
-"""Time rnnlib.symbolic: expand the chain-rule terms and verify them, for N = 1..10.
+"""Time rnnlib.symbolic: the gradient and the proof, before and after, and a chapter's cell.
 
-"Expand + verify" is what a chapter cell does: build the terms of every gradient
-(``expansion`` for Wx, Ws, Wy), differentiate the loss (``gradient``) and evaluate
-both against ``rnn.bptt`` and finite differences (``compare``).  Caches are cleared
-before each build, so every time is a cold build (best of 3).  The ratio column is t(N) / t(N-1);
-the proof ``check_symbolic`` (exponential for tanh, 2^N monomials) is timed separately.
+Before/after, measured in this run on the same expressions (tanh/identity, wrt W_s):
+
+- gradient: ``sympy.diff`` of the explicit loss (recursive; what ``gradient``
+  did before, RecursionError from N = 36) against ``scalar._diff`` (iterative,
+  the same expression);
+- proof: expanding ``sum(terms) - gradient`` in full (what ``check_symbolic``
+  did before, 2^N monomials) against ``check_symbolic`` (each ``g1'(a_k)``
+  held as one symbol, O(N^2) monomials).
+
+Then "expand + verify", what a chapter cell does: build every gradient's terms
+and compare them with ``rnn.bptt`` and finite differences (``compare``).
+Caches are cleared before each build, so every time is a cold build (best of 3).
 
     .venv/bin/python benchmarks/symbolic.py
 """
@@ -12,54 +19,82 @@ the proof ``check_symbolic`` (exponential for tanh, 2^N monomials) is timed sepa
 import time
 
 t0 = time.perf_counter()
+import sympy as sp  # noqa: E402
 from sympy.core.cache import clear_cache  # noqa: E402
 
 from rnnlib import symbolic as sym  # noqa: E402
+from rnnlib.symbolic import scalar  # noqa: E402
 
 IMPORT = time.perf_counter() - t0
 
 
 def _clear():
-    for f in (sym._model, sym._expansion, sym._gradient):
+    for f in (scalar._model, scalar._expansion, scalar._gradient):
         f.cache_clear()
     clear_cache()  # SymPy's own memo of constructed expressions
 
 
-def expand_and_verify(N, g1="tanh", g2="identity", repeat=3):
-    best = float("inf")
-    for _ in range(repeat):  # best of a few cold builds: the machine is shared
+def best(f, repeat=3):
+    out = float("inf")
+    for _ in range(repeat):  # best of a few cold runs: the machine is shared
         _clear()
         t = time.perf_counter()
-        c = sym.compare(N, g1, g2, seed=0)
-        best = min(best, time.perf_counter() - t)
-        assert c.passed, str(c)
-    return best
+        f()
+        out = min(out, time.perf_counter() - t)
+    return out
 
 
-def prove(N, g1="tanh", g2="identity"):
+def gradient_before_after(N):
+    def before():
+        E = scalar._model(N, "tanh", "identity").E
+        return sp.diff(E, sym.W_s)
+
+    def after():
+        E = scalar._model(N, "tanh", "identity").E
+        return scalar._diff(E, sym.W_s)
+
     _clear()
-    t = time.perf_counter()
-    assert all(sym.check_symbolic(w, N, g1, g2) for w in sym.WRT)
-    return time.perf_counter() - t
+    assert before() == after()
+    return best(before), best(after)
+
+
+def proof_before_after(N):
+    def before():
+        E = scalar._model(N, "tanh", "identity").E
+        assert sp.expand(sp.Add(*sym.terms("Ws", N)) - sp.diff(E, sym.W_s)) == 0
+
+    def after():
+        assert sym.check_symbolic("Ws", N)
+
+    return best(before, 1), best(after)
 
 
 def main():
-    print(f"import rnnlib.symbolic (with sympy): {IMPORT:.2f} s")
-    print(f"first call in a fresh process, N = 3: {expand_and_verify(3, repeat=1):.2f} s")
-    for g1 in ("tanh", "relu"):
-        print(f"\ng1 = {g1}, g2 = identity: expand + verify (compare), proof (check_symbolic)")
-        print(f"{'N':>3} {'expand+verify s':>16} {'ratio':>7} {'proof s':>9} {'ratio':>7}")
-        prev_v = prev_p = None
-        for N in range(1, 11):
-            v = expand_and_verify(N, g1)
-            p = prove(N, g1) if N <= 8 else float("nan")
-            rv = f"{v / prev_v:7.2f}" if prev_v else f"{'':>7}"
-            rp = f"{p / prev_p:7.2f}" if prev_p and p == p else f"{'':>7}"
-            print(f"{N:>3} {v:>16.3f} {rv} {p:>9.3f} {rp}")
-            prev_v, prev_p = v, p
-    t10 = expand_and_verify(10)
-    t3 = expand_and_verify(3)
-    print(f"\nN = 10 / N = 3 (tanh): {t10 / t3:.1f}x  (N = 3: {t3:.3f} s, N = 10: {t10:.3f} s)")
+    print(f"import rnnlib.symbolic (with sympy): {IMPORT:.2f} s;  MAX_N = {scalar.MAX_N}")
+    print('\ngradient("Ws", N), tanh/identity: sympy.diff (before) vs iterative (after)')
+    print(f"{'N':>3} {'before s':>9} {'after s':>9} {'before/after':>13}")
+    for N in (5, 10, 15, 20, scalar.MAX_N):
+        b, a = gradient_before_after(N)
+        print(f"{N:>3} {b:>9.3f} {a:>9.3f} {b / a:>13.1f}")
+    print('\ncheck_symbolic("Ws", N): full expansion (before) vs symbols for g1\' (after)')
+    print(f"{'N':>3} {'before s':>9} {'after s':>9} {'before/after':>13}")
+    for N in (4, 6, 8, 10):
+        b, a = proof_before_after(N)
+        print(f"{N:>3} {b:>9.3f} {a:>9.3f} {b / a:>13.1f}")
+    for N in (15, 20, scalar.MAX_N):
+        print(f"{N:>3} {'(2^N)':>9} {best(lambda: sym.check_symbolic('Ws', N), 1):>9.3f}")  # noqa: B023
+
+    print("\nexpand + verify (compare, every gradient), cold build, best of 3")
+    print(f"{'N':>3} {'tanh s':>9} {'ratio':>7} {'relu s':>9} {'ratio':>7}")
+    prev = None
+    for N in (1, 2, 3, 5, 10, 15, 20, scalar.MAX_N):
+        t = [best(lambda g1=g1: sym.compare(N, g1, "identity", seed=0)) for g1 in ("tanh", "relu")]  # noqa: B023
+        r = [f"{x / p:7.2f}" for x, p in zip(t, prev, strict=True)] if prev else [f"{'':>7}"] * 2
+        print(f"{N:>3} {t[0]:>9.3f} {r[0]} {t[1]:>9.3f} {r[1]}")
+        prev = t
+    t3 = best(lambda: sym.compare(3))
+    tmax = best(lambda: sym.compare(scalar.MAX_N))
+    print(f"\nN = {scalar.MAX_N} / N = 3 (tanh): {tmax / t3:.1f}x  (N = 3: {t3:.3f} s)")
 
 
 if __name__ == "__main__":

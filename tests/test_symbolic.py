@@ -8,6 +8,8 @@ import sympy as sp
 
 from rnnlib import activations, rnn
 from rnnlib import symbolic as sym
+from rnnlib.symbolic import activations as forms
+from rnnlib.symbolic import scalar
 
 PAIRS = list(itertools.product(sym.ACTIVATIONS, repeat=2))
 NS = range(1, 7)
@@ -90,14 +92,38 @@ def test_factors_are_the_chain_rule_pieces():
     assert f[r"\frac{\partial Y_{3}}{\partial S_{3}}"] == sp.Symbol("W_y") * (1 - Y3**2)
 
 
+def test_activation_table_is_rnnlibs():
+    assert sym.ACTIVATIONS == tuple(activations.ACTIVATIONS)
+    assert list(forms.FORMS) == list(activations.ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", list(activations.ACTIVATIONS))
+def test_sympy_activations_agree_with_rnnlib_numerically(name):
+    a_ = sp.Symbol("a")
+    form, act = forms.FORMS[name], activations.get(name)
+    a = np.array([-30.0, -2.0, -0.5, -1e-3, 0.0, 1e-3, 0.5, 2.0, 30.0])
+    g = sp.lambdify(a_, form.f(a_), modules=forms.NUMPY)
+    dg = sp.lambdify(a_, form.df(a_, form.f(a_)), modules=forms.NUMPY)
+    np.testing.assert_allclose(np.broadcast_to(g(a), a.shape), act.f(a), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(np.broadcast_to(dg(a), a.shape), act.df(a), rtol=1e-12, atol=0)
+    # exact SymPy numbers too: g and g' evaluated node by node, as evaluate() does
+    vals = [float(form.f(sp.Float(v))) for v in a]
+    np.testing.assert_allclose(vals, act.f(a), rtol=1e-15, atol=0)
+    dvals = [float(sp.sympify(form.df(sp.Float(v), form.f(sp.Float(v))))) for v in a]
+    np.testing.assert_allclose(dvals, act.df(a), rtol=1e-12, atol=1e-300)
+    # and g' is SymPy's derivative of g (relu's is theta, by its fdiff)
+    exact = [float(sp.sympify(sp.diff(form.f(a_), a_)).subs(a_, v)) for v in a]
+    np.testing.assert_allclose(exact, act.df(a), rtol=1e-12, atol=1e-300)
+
+
 def test_custom_activations_match_rnnlib():
     a = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
     for name in ("sigmoid", "relu"):
-        f = sp.lambdify(sp.Symbol("a"), sym._F[name](sp.Symbol("a")), modules=sym._NP)
+        f = sp.lambdify(sp.Symbol("a"), forms.FORMS[name].f(sp.Symbol("a")), modules=forms.NUMPY)
         np.testing.assert_allclose(f(a), activations.get(name).f(a), rtol=1e-15)
-        vals = [float(sym._F[name](sp.Float(v))) for v in a]
+        vals = [float(forms.FORMS[name].f(sp.Float(v))) for v in a]
         np.testing.assert_allclose(vals, activations.get(name).f(a), rtol=1e-15)
-    step = sp.lambdify(sp.Symbol("a"), sym.step(sp.Symbol("a")), modules=sym._NP)
+    step = sp.lambdify(sp.Symbol("a"), sym.step(sp.Symbol("a")), modules=forms.NUMPY)
     np.testing.assert_array_equal(step(a), activations.get("relu").df(a))  # relu'(0) = 0
     assert sym.step(0) == 0 and sym.step(sp.Float(1e-9)) == 1
     a_ = sp.Symbol("a")
@@ -189,8 +215,81 @@ def test_rnn_model_is_the_same_model():
         (lambda: sym.latex_seed("Wq"), "wrt"),
         (lambda: sym.latex_terms("Ws", -1), "N"),
         (lambda: sym.symbols(0), "N"),
+        (lambda: sym.gradient("Ws", np.array(3)), "N"),
+        (lambda: sym.gradient(np.array(["Ws"]), 3), "wrt"),
+        (lambda: sym.gradient(["Ws"], 3), "wrt"),
+        (lambda: sym.gradient("Ws", 3, None), "g1"),
+        (lambda: sym.model(3, "tanh", ["identity"]), "g2"),
+        (lambda: sym.check_symbolic("Wq", 3), "wrt"),
+        (lambda: sym.compare(3, wrt=()), "wrt"),
+        (lambda: sym.compare(3, wrt=[["Ws"]]), "wrt"),
+        (lambda: sym.compare(3, eps=0.0), "eps"),
+        (lambda: sym.compare(3, seed=-1), "seed"),
+        (lambda: sym.compare(3, seed="a"), "seed"),
+        (lambda: sym.values(3, seed=1.5), "seed"),
+        (lambda: sym.compare(2, vals=[1.0, 2.0]), "vals"),
+        (lambda: sym.compare(2, vals={**sym.values(2), "W_x": "a"}), "vals"),
+        (lambda: sym.compare(2, vals={**sym.values(2), "W_x": float("nan")}), "vals"),
+        (lambda: sym.compare(2, vals={**sym.values(2), "W_x": 1j}), "vals"),
+        (lambda: sym.evaluate([sym.gradient("Ws", 1)], None), "vals"),
+        (lambda: sym.states({"W_x": 1.0}, 2), "vals"),
+        (lambda: sym.latex_seed("Ws", general="no"), "general"),
+        (lambda: sym.latex_concrete("Ws", 2, explicit=1), "explicit"),
+        (lambda: sym.latex_general(None), "wrt"),
+        (lambda: sym.vector_case(None), "g1"),
+        (lambda: sym.vector_case().check_numeric(T=0), "T"),
+        (lambda: sym.vector_case().check_numeric(seed=-2), "seed"),
     ],
 )
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=f"^{match}:"):
         call()
+
+
+LIMITED = [
+    lambda N: sym.symbols(N),
+    lambda N: sym.model(N),
+    lambda N: sym.expansion("Ws", N),
+    lambda N: sym.terms("Wx", N),
+    lambda N: sym.gradient("Ws", N),
+    lambda N: sym.check_symbolic("Wy", N),
+    lambda N: sym.values(N),
+    lambda N: sym.states({}, N),
+    lambda N: sym.lambdify([], N),
+    lambda N: sym.compare(N),
+    lambda N: sym.latex_terms("Ws", N),
+    lambda N: sym.latex_factors("Ws", N),
+    lambda N: sym.latex_expansion("Ws", N),
+    lambda N: sym.latex_concrete("Ws", N),
+]
+
+
+@pytest.mark.parametrize("call", LIMITED)
+@pytest.mark.parametrize("N", [scalar.MAX_N + 1, 10**6, 0])
+def test_every_function_enforces_the_documented_limit(call, N):
+    with pytest.raises(ValueError, match=rf"^N: .*1 to MAX_N = {scalar.MAX_N}"):
+        call(N)
+
+
+def test_the_limit_itself_works():
+    N = scalar.MAX_N
+    g = sym.gradient("Ws", N)
+    assert {str(s) for s in g.free_symbols} == {str(s) for s in sym.symbols(N).inputs}
+    assert sym.check_symbolic("Ws", N)
+    c = sym.compare(N, wrt="Ws", seed=2)
+    assert c.passed, str(c)
+
+
+@pytest.mark.parametrize("g1, g2", PAIRS)
+def test_iterative_diff_is_sympys_diff(g1, g2):
+    for N in NS:
+        E = sym.model(N, g1, g2).E
+        for wrt, W in zip(sym.WRT, (sym.W_x, sym.W_s, sym.W_y), strict=True):
+            got, want = sym.gradient(wrt, N, g1, g2), sp.diff(E, W)
+            assert sp.srepr(got) == sp.srepr(want), (wrt, N)
+
+
+def test_iterative_diff_on_other_expressions():
+    x, y = sp.symbols("x y")
+    for e in [x**y, sp.exp(x) * sp.sin(x * y), sp.Piecewise((x, x > 0), (0, True)), 3 * x + 2]:
+        assert scalar._diff(e, x) == sp.diff(e, x)

@@ -1,0 +1,109 @@
+r"""The formulas for display: the seed's, the corrected general one, and the model's terms.
+
+Every function returns a :class:`Latex` string, which a notebook shows as math.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .scalar import _W, WRT, _choice, _frac, expansion
+
+
+class Latex(str):
+    """A LaTeX string that a notebook displays as math (``\\ipartial`` defined inline)."""
+
+    def _repr_latex_(self):
+        return rf"$$\def\ipartial{{\partial^{{+}}}} {self}$$"
+
+
+def _seed_sum(N, w, general):
+    if general:
+        body = " \\cdot ".join([_frac("E_N", "Y_N"), _frac("Y_N", "S_i"), _frac("S_i", w)])
+        return rf"\sum_{{i=1}}^{{N}} {body}"
+    parts = []
+    for i in range(N, 0, -1):
+        chain = [_frac(f"S_{k}", f"S_{k - 1}") for k in range(N, i, -1)]
+        f = [_frac(f"E_{N}", f"Y_{N}"), _frac(f"Y_{N}", f"S_{N}"), *chain, _frac(f"S_{i}", w)]
+        parts.append(r"\left(" + " \\cdot ".join(f) + r"\right)")
+    return " + ".join(parts)
+
+
+def latex_seed(wrt: str, general: bool = False) -> Latex:
+    """The seed tutorial's formula as printed (capital subscripts, its errors kept).
+
+    ``general=False``: the ``t = 3`` sum, whose last factors ``dS_i/dW`` are
+    meant as immediate partials.  ``general=True``: its general formula, which
+    hides the Jacobian product inside ``dY_N/dS_i`` and, for ``"Wx"``, is
+    labelled ``dE_N/dW_S``.  The seed gives ``"Wy"`` at ``t = 3`` only.
+    """
+    _choice(wrt, WRT, "wrt")
+    if not isinstance(general, bool):
+        raise ValueError(f"general: expected True or False, got {general!r}")
+    if wrt == "Wy":
+        return Latex(f"{_frac('E_3', 'W_y')} = {_frac('E_3', 'Y_3')} \\cdot {_frac('Y_3', 'W_Y')}")
+    w = {"Ws": "W_S", "Wx": "W_X"}[wrt]
+    lhs = _frac("E_N", "W_S") if general else _frac("E_3", w)
+    return Latex(f"{lhs} = {_seed_sum(3, w, general)}")
+
+
+def latex_general(wrt: str) -> Latex:
+    """The corrected general formula for ``dE_N/dW`` (book: :eq:`eq-bptt-general`)::
+
+        dE_N/dW_s = sum_{i=1}^N dE_N/dY_N dY_N/dS_N (prod_{k=i+1}^N dS_k/dS_{k-1}) d+S_i/dW_s
+
+    ``d+`` marks the immediate partial.
+    """
+    _choice(wrt, WRT, "wrt")
+    w = _W[wrt].name
+    if wrt == "Wy":
+        return Latex(f"{_frac('E_N', w)} = {_frac('E_N', 'Y_N')} {_frac('Y_N', w)}")
+    chain = rf"\left(\prod_{{k=i+1}}^{{N}} {_frac('S_k', 'S_{k-1}')}\right)"
+    body = f"{_frac('E_N', 'Y_N')} {_frac('Y_N', 'S_N')} {chain} {_frac('S_i', w, True)}"
+    return Latex(rf"{_frac('E_N', w)} = \sum_{{i=1}}^{{N}} {body}")
+
+
+def latex_terms(wrt: str, N: int = 3) -> Latex:
+    """``dE_N/dW = term_1 + ... + term_N`` in abstract notation (``\\ipartial`` last)."""
+    e = expansion(wrt, N, "identity", "identity")
+    return Latex(f"{e.lhs} = " + " + ".join(t.latex for t in e.terms))
+
+
+def _paren(expr) -> str:
+    return rf"\left({sp.latex(expr)}\right)" if expr.is_Add else sp.latex(expr)
+
+
+def latex_factors(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> Latex:
+    """Each distinct factor, ``abstract = concrete``, one per line (``aligned``)."""
+    e = expansion(wrt, N, g1, g2)
+    rows = [f"{f.latex} &= {sp.latex(f.expr)}" for f in e.factors()]
+    return Latex(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
+
+
+def latex_expansion(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> Latex:
+    """Every term as its abstract product ``=`` the product of its concrete factors."""
+    e = expansion(wrt, N, g1, g2)
+    rows = [
+        rf"i = {t.i}:\quad {t.latex} &= " + r" \cdot ".join(_paren(f.expr) for f in t.factors)
+        for t in e.terms
+    ]
+    return Latex(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
+
+
+def latex_concrete(
+    wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity", explicit: bool = False
+) -> Latex:
+    """The gradient as the sum of concrete terms, with the states it abbreviates.
+
+    ``explicit=False``: terms in ``S_k`` and ``Y_N``, followed by their
+    definitions (``S_k = tanh(W_x x_k + W_s S_{k-1})`` for ``g1 = "tanh"``).
+    ``explicit=True``: every term in the inputs ``W_x, W_s, W_y, x_k, S_0, d_N`` only.
+    """
+    if not isinstance(explicit, bool):
+        raise ValueError(f"explicit: expected True or False, got {explicit!r}")
+    e = expansion(wrt, N, g1, g2)
+    body = " + ".join(sp.latex(t.explicit if explicit else t.expr) for t in e.terms)
+    rows = [f"{e.lhs} &= {body}"]
+    if not explicit:
+        rows += [f"{sp.latex(k)} &= {sp.latex(v)}" for k, v in e.model.defs.items()]
+    return Latex(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
