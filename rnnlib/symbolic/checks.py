@@ -81,14 +81,23 @@ def evaluate(exprs, vals) -> np.ndarray:
     must cover every free symbol.
     """
     rep = _subs(vals)
-    try:
-        out = [sp.sympify(e).xreplace(rep) for e in exprs]
-    except (TypeError, sp.SympifyError):
-        raise ValueError(f"exprs: expected a list of SymPy expressions, got {exprs!r}") from None
-    bad = [e for e in out if not e.is_Number]
-    if bad:
-        raise ValueError(f"vals: no value for {sorted(map(str, bad[0].free_symbols))}")
+    out = [e.xreplace(rep) for e in _exprs(exprs)]
+    for e in out:
+        if e.free_symbols:
+            raise ValueError(f"vals: no value for {sorted(map(str, e.free_symbols))}")
+        if not e.is_Number or not np.isfinite(float(e)):
+            raise ValueError(f"exprs: {e} is not a finite real number at these vals")
     return np.array([float(e) for e in out])
+
+
+def _exprs(exprs) -> list:
+    try:
+        out = [sp.sympify(e, strict=True) for e in exprs]
+    except (TypeError, sp.SympifyError):
+        out = None
+    if out is None or not all(isinstance(e, sp.Expr) for e in out):
+        raise ValueError(f"exprs: expected a list of SymPy expressions, got {exprs!r}")
+    return out
 
 
 def states(vals, N: int = 3, g1: str = "tanh", g2: str = "identity") -> dict:
@@ -105,7 +114,8 @@ def states(vals, N: int = 3, g1: str = "tanh", g2: str = "identity") -> dict:
 
 def lambdify(exprs, N: int = 3):
     """A numpy function ``f(W_x, W_s, W_y, x_1..x_N, S_0, d_N)`` of expressions (vectorized)."""
-    return sp.lambdify(symbols(N).inputs, list(exprs), modules=NUMPY, cse=True)
+    inputs = symbols(N).inputs
+    return sp.lambdify(inputs, _exprs(exprs), modules=NUMPY, cse=True)
 
 
 @dataclass
@@ -195,6 +205,7 @@ def compare(
     from .. import gradcheck, rnn
 
     N, g1, g2 = _args(None, N, g1, g2)
+    seed = _seed(seed)
     if isinstance(wrt, str):
         wrt = [wrt]
     try:
