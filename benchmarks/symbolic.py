@@ -3,7 +3,7 @@
 Before/after, measured in this run on the same expressions (tanh/identity, wrt W_s):
 
 - gradient: ``sympy.diff`` of the explicit loss (recursive; what ``gradient``
-  did before, RecursionError from N = 36) against ``scalar._diff`` (iterative,
+  did before, RecursionError from N = 36) against ``symbolic._diff.diff`` (iterative,
   the same expression);
 - proof: expanding ``sum(terms) - gradient`` in full (what ``check_symbolic``
   did before, 2^N monomials) against ``check_symbolic`` (each ``g1'(a_k)``
@@ -23,7 +23,7 @@ import sympy as sp  # noqa: E402
 from sympy.core.cache import clear_cache  # noqa: E402
 
 from rnnlib import symbolic as sym  # noqa: E402
-from rnnlib.symbolic import scalar  # noqa: E402
+from rnnlib.symbolic import _diff, scalar  # noqa: E402
 
 IMPORT = time.perf_counter() - t0
 
@@ -51,7 +51,7 @@ def gradient_before_after(N):
 
     def after():
         E = scalar._model(N, "tanh", "identity").E
-        return scalar._diff(E, sym.W_s)
+        return _diff.diff(E, sym.W_s)
 
     _clear()
     assert before() == after()

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
+from ._diff import diff
 from .activations import ACTIVATIONS, FORMS
 
 #: The largest sequence length accepted.  Measured cold at ``N = 25`` on a 2-core
@@ -247,64 +247,9 @@ def terms(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> list:
     return [t.explicit for t in expansion(wrt, N, g1, g2).terms]
 
 
-def _combined(e) -> bool:
-    """Whether :func:`_diff` combines ``e``'s derivative from its arguments' (else SymPy does)."""
-    if type(e) in (sp.Add, sp.Mul, sp.Pow):
-        return True
-    return (  # g(a) with the chain rule of sympy.Function: tanh, sigmoid, relu, step
-        isinstance(e, sp.Function)
-        and not isinstance(e, AppliedUndef)
-        and type(e)._eval_derivative is sp.Function._eval_derivative
-    )
-
-
-def _diff(expr: sp.Expr, s: sp.Symbol) -> sp.Expr:
-    """``d expr / d s`` as ``sympy.diff`` gives it, built from the leaves up, without recursion.
-
-    Each node's derivative combines its arguments' derivatives by the rule
-    SymPy's ``_eval_derivative`` applies (same operations, same order), so the
-    result is the same expression; an explicit stack replaces the recursion,
-    which overflowed Python's stack near ``N = 36``.
-    """
-    done: dict[int, sp.Expr] = {}  # id(node) -> its derivative; the tree keeps nodes alive
-    stack = [(expr, False)]
-    while stack:
-        e, ready = stack.pop()
-        if id(e) in done:
-            continue
-        if e.is_Symbol:
-            done[id(e)] = sp.S.One if e == s else sp.S.Zero
-            continue
-        if not e.args or not _combined(e):  # numbers, and nodes with rules of their own
-            done[id(e)] = sp.diff(e, s)
-            continue
-        if not ready:  # the arguments first, then e
-            stack.append((e, True))
-            stack.extend((a, False) for a in e.args if id(a) not in done)
-            continue
-        da = [done[id(a)] for a in e.args]
-        if all(x is sp.S.Zero for x in da):
-            d = sp.S.Zero
-        elif e.is_Add:
-            d = sp.Add(*da)
-        elif e.is_Mul:  # product rule (Leibniz), one term per factor
-            a = list(e.args)
-            d = sp.Add(*[sp.Mul(*(a[:i] + [da[i]] + a[i + 1 :])) for i in range(len(a))])
-        elif e.is_Pow:
-            dbase, dexp = da
-            inner = dbase * e.exp / e.base
-            if dexp is not sp.S.Zero:
-                inner = dexp * sp.log(e.base) + inner
-            d = e * inner
-        else:  # chain rule g(a)' = g'(a) a'
-            d = sp.Add(*[e.fdiff(i + 1) * x for i, x in enumerate(da) if x is not sp.S.Zero])
-        done[id(e)] = d
-    return done[id(expr)]
-
-
 @lru_cache(maxsize=64)
 def _gradient(wrt, N, g1, g2):
-    return _diff(_model(N, g1, g2).E, _W[wrt])
+    return diff(_model(N, g1, g2).E, _W[wrt])
 
 
 def gradient(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> sp.Expr:
