@@ -15,7 +15,20 @@ import sympy as sp
 
 from .. import _validate as check
 from .activations import NUMPY
-from .scalar import S_0, WRT, W_s, W_x, W_y, _args, _choice, _expansion, _gradient, _model, symbols
+from .scalar import (
+    S_0,
+    WRT,
+    W_s,
+    W_x,
+    W_y,
+    _args,
+    _choice,
+    _expansion,
+    _gradient,
+    _model,
+    _model_args,
+    symbols,
+)
 
 
 def _hidden(m) -> dict:
@@ -106,7 +119,7 @@ def states(vals, N: int = 3, g1: str = "tanh", g2: str = "identity") -> dict:
     ``evaluate([t.expr for t in expansion("Ws", 3).terms], states(vals, 3))``
     gives the same numbers as the explicit :func:`~rnnlib.symbolic.scalar.terms`.
     """
-    m = _model(*_args(None, N, g1, g2))
+    m = _model(*_model_args(N, g1, g2))
     keys = list(m.explicit)
     nums = evaluate([m.explicit[k] for k in keys], vals)
     return {**_subs(vals), **dict(zip(keys, map(float, nums), strict=True))}
@@ -204,7 +217,7 @@ def compare(
     """
     from .. import gradcheck, rnn
 
-    N, g1, g2 = _args(None, N, g1, g2)
+    N, g1, g2 = _model_args(N, g1, g2)
     seed = _seed(seed)
     if isinstance(wrt, str):
         wrt = [wrt]

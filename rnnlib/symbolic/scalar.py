@@ -42,13 +42,12 @@ def _length(N) -> int:
     return int(N)
 
 
-def _args(wrt=None, N=3, g1="tanh", g2="identity"):
-    if wrt is not None:
-        _choice(wrt, WRT, "wrt")
-    N = _length(N)
-    _choice(g1, ACTIVATIONS, "g1")
-    _choice(g2, ACTIVATIONS, "g2")
-    return (wrt, N, g1, g2) if wrt is not None else (N, g1, g2)
+def _model_args(N, g1, g2) -> tuple:
+    return _length(N), _choice(g1, ACTIVATIONS, "g1"), _choice(g2, ACTIVATIONS, "g2")
+
+
+def _args(wrt, N, g1, g2) -> tuple:
+    return (_choice(wrt, WRT, "wrt"), *_model_args(N, g1, g2))
 
 
 def _frac(num, den, immediate=False):
@@ -128,7 +127,7 @@ def _model(N, g1, g2) -> Model:
 
 def model(N: int = 3, g1: str = "tanh", g2: str = "identity") -> Model:
     """The scalar RNN of length ``N`` as SymPy expressions (see :class:`Model`)."""
-    return _model(*_args(None, N, g1, g2))
+    return _model(*_model_args(N, g1, g2))
 
 
 @dataclass(frozen=True)
