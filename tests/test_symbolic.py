@@ -305,3 +305,18 @@ def test_iterative_diff_on_other_expressions():
     x, y = sp.symbols("x y")
     for e in [x**y, sp.exp(x) * sp.sin(x * y), sp.Piecewise((x, x > 0), (0, True)), 3 * x + 2]:
         assert _diff.diff(e, x) == sp.diff(e, x)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda N: sym.gradient("Ws", N, "identity", "tanh"),
+        lambda N: sym.model(N, "identity", "tanh"),
+        lambda N: sym.compare(N, "identity", "tanh"),
+        lambda N: sym.latex_concrete("Wx", N, "identity", "tanh"),
+    ],
+)
+def test_slow_pairs_have_their_own_limit(call):
+    limit = scalar.SLOW_PAIRS[("identity", "tanh")]
+    with pytest.raises(ValueError, match=rf"^N: .*1 to {limit} for g1 = 'identity', g2 = 'tanh'"):
+        call(limit + 1)

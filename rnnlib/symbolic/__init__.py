@@ -37,9 +37,10 @@ One module per job, every name below importable from ``rnnlib.symbolic``:
   :mod:`rnnlib.activations`.
 
 Expressions are built once per ``(N, g1, g2)`` and cached.  ``N`` runs from 1
-to :data:`rnnlib.symbolic.scalar.MAX_N`, where the slowest call takes a few
+to :data:`rnnlib.symbolic.scalar.MAX_N` (lower for the pairs in
+:data:`rnnlib.symbolic.scalar.SLOW_PAIRS`), where the slowest call takes a few
 seconds; a larger ``N``, a non-integer, or an unknown name raises ``ValueError``
-naming the argument.
+naming the argument and the limit.
 """
 
 from .activations import ACTIVATIONS, relu, sigmoid, step

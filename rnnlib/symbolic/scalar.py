@@ -4,7 +4,7 @@ r"""The scalar model, its chain-rule expansion and its gradient.
 ``E_N = (d_N - Y_N)^2``, in symbols named ``W_x, W_s, W_y, x_1..x_N, S_0, d_N``.
 :func:`expansion` and :func:`terms` build the chain-rule sum term by term;
 :func:`gradient` differentiates the explicit loss, independently of them.
-Every function accepts ``1 <= N <= MAX_N``.
+Every function accepts ``1 <= N <= MAX_N`` (lower for the :data:`SLOW_PAIRS`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from .activations import ACTIVATIONS, FORMS
 #: ``latex_concrete(..., explicit=True)`` about 3 s, the slowest; SymPy's own
 #: recursion over the nested states (construction, printing) fails beyond ``N`` = 60.
 MAX_N = 25
+
+#: Lower limits for pairs ``(g1, g2)`` that SymPy makes slow.  With a linear
+#: state, ``tanh`` of the output acts on a polynomial, and SymPy's assumptions
+#: about it (asked whenever the loss is built or differentiated) cost about
+#: ``2^N``: a call takes about 3 s at ``N = 7``, 8 s at ``N = 10``.
+SLOW_PAIRS = {("identity", "tanh"): 7}
 
 WRT = ("Wx", "Ws", "Wy")
 W_x, W_s, W_y = sp.symbols("W_x W_s W_y")
@@ -43,7 +49,14 @@ def _length(N) -> int:
 
 
 def _model_args(N, g1, g2) -> tuple:
-    return _length(N), _choice(g1, ACTIVATIONS, "g1"), _choice(g2, ACTIVATIONS, "g2")
+    N, g1, g2 = _length(N), _choice(g1, ACTIVATIONS, "g1"), _choice(g2, ACTIVATIONS, "g2")
+    limit = SLOW_PAIRS.get((g1, g2))
+    if limit is not None and N > limit:
+        raise ValueError(
+            f"N: expected an integer from 1 to {limit} for g1 = {g1!r}, g2 = {g2!r} "
+            f"(SLOW_PAIRS), got {N!r}"
+        )
+    return N, g1, g2
 
 
 def _args(wrt, N, g1, g2) -> tuple:
