@@ -4,6 +4,10 @@ Every deck opens with no errors and no request leaving 127.0.0.1, its math is ty
 by the local MathJax, its embedded widgets are rendered by the local html-manager, the
 right arrow key advances the slides (but moves a focused slider, not the deck), and axe-core
 finds no serious or critical accessibility violation except reveal.js's own (REVEAL_AXE).
+Every slide of every deck, at 1280x720 and 1920x1080, fits the projector: nothing wider
+or taller than the slide, at most WORDS visible words, no first word in lower case, no
+text under GLYPH px on a 1280-wide slide, at most MAX_SLIDES slides a deck (screenshots
+in _build/screenshots/slides/<deck>/).
 The fixture builds the book and then the decks if they are missing or older than a
 chapter, reusing the notebooks the book build executed (widget state included).
 """
@@ -15,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from bookinfra import (
+    SCREENSHOTS,
     WIDGET_ROOT,
     Watch,
     chapters,
@@ -34,6 +39,10 @@ pytestmark = pytest.mark.browser
 # Serious axe-core violations in reveal.js's own markup: (rule, CSS selector of the node)
 # -> why it is accepted. None with reveal.js 5.2.1 and the white theme.
 REVEAL_AXE: dict[tuple[str, str], str] = {}
+MAX_SLIDES = 40  # a 45-50 minute lecture
+WORDS = 60  # visible words a slide, not counting math, code and the explorers' labels
+GLYPH = 20  # px, the smallest text (math included) on a 1280-wide projector
+VIEWPORTS = [(1280, 720), (1920, 1080)]
 CDN = re.compile(r"jsdelivr|unpkg|cdnjs|googleapis|https?://[^\s\"')]*\.js\b")
 
 
@@ -45,12 +54,17 @@ def decks():
 
 
 @pytest.fixture(scope="module")
-def context():
-    with chromium_browser() as browser:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-        ctx.set_default_timeout(15000)
-        yield ctx
-        ctx.close()
+def browser():
+    with chromium_browser() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(15000)
+    yield ctx
+    ctx.close()
 
 
 def test_index_lists_every_deck(decks):
@@ -157,3 +171,104 @@ def test_arrow_keys_on_a_widget_move_the_widget(decks, context):
         assert not watch.problems(), watch.problems()
     finally:
         page.close()
+
+
+# One slide as a lecturer sees it: the elements that stick out of it (or scroll inside
+# themselves), whether it is taller than the projector, its visible words (math, code,
+# outputs and widgets excluded) and the first of them. The notes are not on the slide.
+MEASURE = """() => {
+  const slide = Reveal.getCurrentSlide();
+  const box = document.querySelector('.reveal .slides').getBoundingClientRect();
+  const hidden = 'aside.notes, script, style';
+  const describe = e => e.tagName.toLowerCase() + (e.className && e.className.baseVal === undefined
+      ? '.' + String(e.className).trim().split(/\\s+/).slice(0, 2).join('.') : '');
+  const wide = [];
+  let bottom = box.top;
+  for (const e of slide.querySelectorAll('*')) {
+    if (e.closest(hidden) || !e.getClientRects().length) continue;
+    if (e.closest('mjx-container') && e.tagName !== 'MJX-CONTAINER') continue;
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const style = getComputedStyle(e);
+    const scrolls = ['auto', 'scroll', 'hidden'].includes(style.overflowX)
+        && e.scrollWidth > e.clientWidth + 2 && e !== slide;
+    bottom = Math.max(bottom, r.bottom);
+    if (r.left < box.left - 2 || r.right > box.right + 2 || scrolls) {
+      wide.push(`${describe(e)} ${Math.round(r.width)}px` + (scrolls ? ' (scrolls)' : ''));
+    }
+  }
+  const skip = hidden + ', mjx-container, pre, code, .jp-OutputArea, .widget-subarea,'
+      + ' .jupyter-widgets, .jp-CodeCell .jp-InputArea, .slide-number';
+  const texts = [];
+  const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const parent = walker.currentNode.parentElement;
+    if (parent && !parent.closest(skip) && parent.getClientRects().length) {
+      texts.push(walker.currentNode.textContent);
+    }
+  }
+  // the smallest text on the slide, in screen pixels (math, code, prose, tables)
+  let glyph = Infinity;
+  const scale = Reveal.getScale();
+  const outside = hidden + ', .widget-subarea, .jupyter-widgets, .slide-number';
+  for (const e of slide.querySelectorAll('mjx-container, pre, p, li, td, th, h1, h2, h3')) {
+    if (e.closest(outside) || !e.getClientRects().length) continue;
+    glyph = Math.min(glyph, parseFloat(getComputedStyle(e).fontSize) * scale);
+  }
+  const words = texts.join(' ').match(/[\\p{L}\\p{N}][\\p{L}\\p{N}'’_-]*/gu) || [];
+  return {wide: wide.slice(0, 5), tall: Math.round(bottom - box.bottom),
+          words: words.length, first: words[0] || '', glyph: glyph};
+}"""
+
+
+def walk_deck(page, shots: Path | None = None) -> list[str]:
+    """Show every slide (``Reveal.getSlides()``, vertical ones too); return its problems."""
+    problems = []
+    n = page.evaluate("() => Reveal.getSlides().length")
+    for i in range(n):
+        page.evaluate(
+            f"() => {{ const ix = Reveal.getIndices(Reveal.getSlides()[{i}]);"
+            " Reveal.slide(ix.h, ix.v); }"
+        )
+        page.wait_for_timeout(60)
+        m = page.evaluate(MEASURE)
+        where = f"slide {i + 1}"
+        if m["wide"]:
+            problems.append(f"{where}: wider than the slide: {m['wide']}")
+        if m["tall"] > 4:
+            problems.append(f"{where}: {m['tall']} px taller than the slide")
+        if m["words"] > WORDS:
+            problems.append(f"{where}: {m['words']} words")
+        if m["glyph"] < GLYPH * page.viewport_size["width"] / 1280 - 0.5:
+            problems.append(f"{where}: text of {m['glyph']:.1f} px")
+        first = m["first"]
+        if first and first[0].islower():
+            problems.append(f"{where}: starts with {first!r} (lower case)")
+        if shots:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"{i + 1:02d}.png"))
+    return problems
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("doc", chapters())
+def test_every_slide_fits(decks, browser, size, doc):
+    """The issue-14 goals, slide by slide, as a lecturer projects the deck."""
+    out, url = decks
+    name = Path(doc).name
+    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    ctx.set_default_timeout(15000)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{url}/{name}.slides.html", wait_until="load")
+        page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+        typeset_math(page)
+        wait_widgets(page)
+        total = page.evaluate("() => Reveal.getSlides().length")
+        shots = SCREENSHOTS / "slides" / name if size == VIEWPORTS[0] else None
+        problems = walk_deck(page, shots)
+    finally:
+        ctx.close()
+    if total > MAX_SLIDES:
+        problems.insert(0, f"{total} slides (at most {MAX_SLIDES})")
+    assert not problems, f"{name} at {size[0]}x{size[1]}:\n" + "\n".join(problems)

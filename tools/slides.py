@@ -1,15 +1,21 @@
 """Turn every chapter into a reveal.js deck that works offline: ``make slides``.
 
 For each chapter in ``_toc.yml``: jupytext reads the MyST notebook, nbclient runs it on a
-fresh kernel with ``RNNLIB_EXPLORERS=frames`` (or ``--executed DIR`` reuses notebooks
-already run there, such as the book build's ``_build/jupyter_execute``), the cells get
+fresh kernel with ``RNNLIB_EXPLORERS=frames`` (or ``--executed DIR`` takes the outputs and
+widget state of notebooks already run there, such as the book build's
+``_build/jupyter_execute``, while their code is the chapter's), the cells get
 slide metadata chosen for a lecture, and ``jupyter nbconvert --to slides`` (the
 SlidesExporter, with ``tools/slides_template``) writes ``_build/slides/<chapter>.slides.html``.
 reveal.js, MathJax, the icon font and the widget renderer (require.js and
 ``@jupyter-widgets/html-manager``, see ``offline_book.copy_widgets``) are copied next to the
 decks from ``node_modules``.
 
-How cells become slides:
+How cells become slides: a chapter with slide markup (MyST comments such as
+``% slide: Title``, ``% say: ...``, ``% ask: ...``; the book does not render them) is
+made into a lecture deck by ``lecture()``: the author chose what each slide shows, one
+idea a slide, and the book's prose goes into the speaker notes. Every chapter in
+``_toc.yml`` is marked. For a chapter without markup, ``slideshow()`` falls back to a
+heuristic:
 
 * every heading starts a slide; long stretches of prose are split at paragraph breaks,
   and a slide that would overflow the projector continues on the next one;
@@ -50,6 +56,8 @@ FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{([\w:.-]+)\}\s*(.*)$")
 ROLE = re.compile(r"\{([\w:.-]+)\}`([^`]*)`")
 LABEL = re.compile(r"^\(([\w:.-]+)\)=\s*$")
 EQ_LABEL = re.compile(r"\$\$\s*\(([\w:.-]+)\)")
+# a chapter's slide markup: MyST comments, which the book does not render (see lecture())
+MARKER = re.compile(r"^%\s*(slide|say|ask|show|skip|merge|output)\b:?\s*(.*)$")
 NOTE_LIKE = {
     "note",
     "tip",
@@ -137,6 +145,7 @@ class Converter:
     def __init__(self, titles: dict[str, tuple[str, str]]):
         self.titles = titles
         self.eqs: dict[str, int] = {}
+        self.keep_markers = False  # lecture(): slide markers become ("marker", ...) items
 
     def number_equations(self, cells) -> None:
         for c in cells:
@@ -189,6 +198,10 @@ class Converter:
         while i < len(lines):
             line = lines[i]
             if LABEL.match(line) or re.match(r"^\s*%", line):
+                marker = MARKER.match(line)
+                if marker and self.keep_markers:
+                    flush()
+                    out.append(("marker", f"{marker.group(1)}:{marker.group(2).strip()}"))
                 i += 1
                 continue
             m = FENCE.match(line)
@@ -239,6 +252,8 @@ class Converter:
             return "md", f"```{arg}\n{body}\n```"
         if name in ("figure", "image"):
             return "md", f"![{body.strip() or options.get('alt', '')}]({arg})"
+        if name in ("solution-start", "solution-end"):
+            return ("marker", f"{name}:") if self.keep_markers else (None, "")
         if name == "solution":
             return "notes", "**Solution.**\n\n" + self._nested(body)
         if name == "exercise":
@@ -253,7 +268,11 @@ class Converter:
         return "md", self._nested(body)
 
     def _nested(self, body: str) -> str:
-        return "\n\n".join(text for _, text in self.convert(body))
+        keep, self.keep_markers = self.keep_markers, False
+        try:
+            return "\n\n".join(text for _, text in self.convert(body))
+        finally:
+            self.keep_markers = keep
 
 
 # -- choosing slides -----------------------------------------------------------
@@ -346,6 +365,8 @@ def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
         tags = set(cell.metadata.get("tags", []))
         if cell.cell_type == "markdown":
             for kind, text in conv.convert(cell.source):
+                if kind == "marker":
+                    continue
                 if kind == "notes":
                     add(nbformat.v4.new_markdown_cell(text), "notes", 0)
                     continue
@@ -374,16 +395,268 @@ def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(cells=out, metadata=dict(nb.metadata))
 
 
+# -- a lecture deck from the chapter's slide markup -------------------------------
+SPAN = re.compile(r"\$\$.*?\$\$|\$[^$]+\$|`[^`]*`", re.S)
+DISPLAY = re.compile(r"\$\$.*?\$\$", re.S)
+SAY_WORDS = 45  # of an exercise's text on its slide; the rest goes to the notes
+
+
+def is_marked(nb) -> bool:
+    """A chapter with slide markup (``% slide: ...`` and friends) gets a lecture deck."""
+    return any(
+        MARKER.match(line)
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+    )
+
+
+def words(md: str) -> int:
+    """Words a reader sees in Markdown, not counting math and code."""
+    return len(re.findall(r"[A-Za-z0-9][\w'’-]*", SPAN.sub(" ", md)))
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose into sentences without looking inside math or code."""
+    spans: list[str] = []
+
+    def hide(m):
+        spans.append(m.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    masked = SPAN.sub(hide, " ".join(text.split()))
+    parts = re.split(r"(?<=[.?!])\s+(?=[A-Z*(\x00])", masked)
+    return [re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], p) for p in parts]
+
+
+class Deck:
+    """Slides under construction: each a title, the cells shown, and speaker notes."""
+
+    def __init__(self):
+        self.slides: list[dict] = []
+        self.title: str | None = None
+        self.pending: list[str] = []  # notes for the slide of what is shown next
+
+    def new(self, title: str | None = None, fresh: bool = False, carry: bool = False) -> None:
+        if self.slides and not carry:
+            self.slides[-1]["notes"] += self.pending
+            self.pending = []
+        self.title = title
+        cells = [nbformat.v4.new_markdown_cell(f"## {title}")] if title else []
+        self.slides.append(
+            {"cells": cells, "notes": [], "room": BUDGET - 2 * bool(title), "fresh": fresh}
+        )
+
+    def show(self, cell, weight: float) -> None:
+        cur = self.slides[-1] if self.slides else None
+        if cur is None or (weight > cur["room"] and len(cur["cells"]) > bool(self.title)):
+            self.new(self.title, carry=True)  # a continuation, under the same title
+            cur = self.slides[-1]
+        cur["notes"] += self.pending
+        self.pending = []
+        cur["cells"].append(cell)
+        cur["room"] -= weight
+        cur["fresh"] = False
+
+    def say(self, md: str) -> None:
+        self.show(nbformat.v4.new_markdown_cell(md), weight_md(md))
+
+    def note(self, md: str) -> None:
+        self.pending.append(md)
+
+    def notebook(self, metadata) -> nbformat.NotebookNode:
+        if not self.slides:
+            self.new()
+        self.slides[-1]["notes"] += self.pending
+        self.pending = []
+        cells, carry = [], []
+        for k, slide in enumerate(self.slides):
+            # a heading with nothing under it (such as "Exercises") is no slide of its own
+            bare = len(slide["cells"]) == 1 and slide["cells"][0].source.startswith("## ")
+            if k + 1 < len(self.slides) and (not slide["cells"] or bare):
+                carry += slide["notes"]
+                continue
+            slide["notes"][:0], carry = carry, []
+            if not slide["cells"]:
+                slide["cells"].append(nbformat.v4.new_markdown_cell("## " + (self.title or "")))
+            for j, c in enumerate(slide["cells"]):
+                c.metadata["slideshow"] = {"slide_type": "slide" if j == 0 else "-"}
+                cells.append(c)
+            if slide["notes"]:
+                n = nbformat.v4.new_markdown_cell("\n\n".join(slide["notes"]))
+                n.metadata["slideshow"] = {"slide_type": "notes"}
+                cells.append(n)
+        return nbformat.v4.new_notebook(cells=cells, metadata=dict(metadata))
+
+
+def lecture(nb, conv: Converter) -> nbformat.NotebookNode:
+    """A deck from a marked chapter: the author chose what each slide shows.
+
+    The chapter's MyST comments (invisible in the book) mark it up:
+
+    ``% slide: Title``  start a slide (the next heading then adds no slide of its own);
+    ``% say: text`` / ``% ask: text``  slide-only text / a question for the room;
+    ``% show`` / ``% skip``  put the next block or cell on the slide / leave it off;
+    ``% output``  show only the next code cell's output;
+    ``% merge``  the next heading does not start a slide.
+
+    Without markup: the chapter title, each section heading, each explorer and each
+    exercise starts a slide; labelled display equations, figures and code cells with
+    printed results are shown (a slide that is full continues under the same title);
+    all other prose, admonitions and the solutions go into the speaker notes.
+    """
+    cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]
+    conv.number_equations(cells)
+    conv.keep_markers = True
+    deck = Deck()
+    pending: set[str] = set()
+    in_solution = False
+
+    def take(flag: str) -> bool:
+        if flag in pending:
+            pending.discard(flag)
+            return True
+        return False
+
+    def block(text: str) -> None:
+        show, skip = take("show"), take("skip")
+        heading = re.match(r"(#+)\s+(.*)", text)
+        if heading and "\n" not in text.strip():
+            level, title = len(heading.group(1)), heading.group(2).strip()
+            if level == 1:
+                deck.new()
+                deck.say(text)
+            elif take("merge") or skip:
+                deck.note(f"**{title}**")
+            elif deck.slides and deck.slides[-1]["fresh"]:
+                if deck.title is None:
+                    deck.slides[-1]["cells"].insert(0, nbformat.v4.new_markdown_cell(text))
+                    deck.title = title
+                deck.slides[-1]["fresh"] = False
+            else:
+                deck.new(title)
+            return
+        if text.startswith("$$"):
+            if (show or "\\tag{" in text) and not skip:
+                deck.say(text)
+            else:
+                deck.note(text)
+            return
+        if text.startswith("![") and not skip:
+            deck.say(text)
+            return
+        if show:
+            deck.say(text)
+            return
+        deck.note(text)
+        if not skip:  # a labelled equation inside a paragraph is still shown
+            for eq in DISPLAY.findall(text):
+                if "\\tag{" in eq:
+                    deck.say(eq)
+
+    def exercise(text: str) -> None:
+        head, _, body = text.partition("\n\n")
+        shown, rest = [head], []
+        for b in blocks(body):
+            if rest or words(" ".join(shown + [b])) > SAY_WORDS:
+                rest.append(b)
+            else:
+                shown.append(b)
+        if len(shown) == 1 and rest:  # a long first paragraph: its first sentences
+            first = sentences(rest.pop(0))
+            n = next(
+                (k for k in range(len(first), 0, -1) if words(" ".join(first[:k])) <= SAY_WORDS),
+                1,
+            )
+            shown.append(" ".join(first[:n]))
+            rest.insert(0, " ".join(first[n:]))
+        deck.new()
+        deck.say("\n\n".join(shown))
+        if any(r.strip() for r in rest):
+            deck.note("\n\n".join(rest))
+
+    for cell in cells:
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type == "markdown":
+            for kind, text in conv.convert(cell.source):
+                if kind == "marker":
+                    name, _, arg = text.partition(":")
+                    if name == "solution-start":
+                        in_solution = True
+                    elif name == "solution-end":
+                        in_solution = False
+                    elif name == "slide":
+                        deck.new(arg or None, fresh=True)
+                    elif name == "say":
+                        deck.say(arg)
+                    elif name == "ask":
+                        deck.say(f"**Ask the room.** {arg}")
+                    else:
+                        pending.add(name)
+                    continue
+                if kind == "notes" or in_solution:
+                    deck.note(text)
+                elif kind == "exercise" and not take("skip"):
+                    exercise(text)
+                else:
+                    for b in blocks(text):
+                        block(b)
+            continue
+        if cell.cell_type != "code":
+            continue
+        clean_outputs(cell)
+        if {"remove-output", "hide-output"} & tags:
+            cell.outputs = []
+        if in_solution:
+            deck.note(f"```python\n{cell.source}\n```")
+            continue
+        show, skip, output = take("show"), take("skip"), take("output")
+        if skip:
+            continue
+        hide = (
+            output
+            or bool({"hide-input", "remove-input"} & tags)
+            or is_explorer(cell)
+            or (has_figure(cell) and cell.source.count("\n") >= 3)
+        )
+        if hide:
+            cell.metadata["transient"] = {"remove_source": True}
+            if not cell.outputs:
+                continue
+        elif not cell.outputs and not show:
+            deck.note(f"```python\n{cell.source}\n```")
+            continue
+        if is_explorer(cell):
+            if not (deck.slides and deck.slides[-1]["fresh"]):
+                deck.new(deck.title)
+            deck.slides[-1]["room"] = 0
+            deck.slides[-1]["cells"].append(cell)
+            deck.slides[-1]["fresh"] = False
+            continue
+        w = (0 if hide else cell.source.count("\n") + 2) + weight_outputs(cell)
+        deck.show(cell, w)
+    conv.keep_markers = False
+    return deck.notebook(nb.metadata)
+
+
 # -- executing and exporting --------------------------------------------------
 def executed(doc: str, executed_dir: Path | None) -> nbformat.NotebookNode:
     src = ROOT / f"{doc}.md"
     if executed_dir:
         done = executed_dir / f"{doc}.ipynb"
-        if done.exists() and done.stat().st_mtime >= src.stat().st_mtime:
+        if done.exists():
+            # the chapter as it is now (its slide markup), with the outputs and widget state
+            # of that run, as long as the code is the code that ran
             nb = nbformat.read(done, as_version=4)
-            code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-            if all(c.get("execution_count") for c in code):
-                return nb
+            fresh = jupytext.read(src)
+            code = [c for c in nb.cells if c.cell_type == "code"]
+            now = [c for c in fresh.cells if c.cell_type == "code"]
+            same = [c.source for c in code] == [c.source for c in now]
+            if same and all(c.get("execution_count") for c in code if c.source.strip()):
+                for old, new in zip(code, now, strict=True):
+                    new.outputs, new.execution_count = old.outputs, old.execution_count
+                fresh.metadata = nbformat.from_dict({**fresh.metadata, **nb.metadata})
+                return fresh
     from nbclient import NotebookClient
 
     # the kernel inherits it: explorers become plain widgets over precomputed frames, whose
@@ -401,7 +674,9 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
     from traitlets.config import Config
 
     t0 = time.perf_counter()
-    nb = slideshow(executed(doc, executed_dir), Converter(titles))
+    source = executed(doc, executed_dir)
+    conv = Converter(titles)
+    nb = lecture(source, conv) if is_marked(source) else slideshow(source, conv)
     c = Config()
     c.SlidesExporter.reveal_url_prefix = "reveal.js"
     c.SlidesExporter.reveal_theme = (
