@@ -19,9 +19,10 @@ from ._diff import diff
 from .activations import ACTIVATIONS, FORMS
 
 #: The largest sequence length accepted.  Measured cold at ``N = 25`` on a 2-core
-#: machine: ``gradient`` under 1 s, ``compare`` and ``check_symbolic`` under 2 s,
-#: ``latex_concrete(..., explicit=True)`` about 3 s, the slowest; SymPy's own
-#: recursion over the nested states (construction, printing) fails beyond ``N`` = 60.
+#: machine, over the activation pairs: ``gradient`` under 1 s, ``compare`` and
+#: ``check_symbolic`` under 2 s, ``latex_concrete(..., explicit=True)`` 0.2 to 4 s,
+#: the slowest; SymPy's own recursion over the nested states (construction,
+#: printing) fails beyond ``N`` = 60.
 MAX_N = 25
 
 #: Lower limits for pairs ``(g1, g2)`` that SymPy makes slow.  With a linear
