@@ -11,7 +11,7 @@ Model (book: :eq:`eq-lstm-cell`), every gate reading ``[x_t; S_{t-1}]``::
     Y_t = g2(Wy S_t)                           output
 
 The state carried from step to step is the pair ``(S_t, C_t)``; the backward
-pass runs :func:`rnnlib.truncation.backward` on the stacked state
+pass runs :func:`rnnlib.engine.backward` on the stacked state
 ``[S_t; C_t]`` of size ``2H``, so truncation and per-step clipping mean the
 same as for :mod:`rnnlib.rnn`.  Shapes are time-major, ``xs`` is ``(T, D)``
 or ``(T, B, D)``.
@@ -30,8 +30,16 @@ from . import _scenario, rnn, tasks
 from . import _validate as check
 from .activations import ACTIVATIONS
 from .activations import get as activation
-from .engine import GradsReport, ParamsBase, Terms, TraceBase, inputs, warn_backward, warn_forward
-from .truncation import backward
+from .engine import (
+    GradsReport,
+    ParamsBase,
+    Terms,
+    TraceBase,
+    backward,
+    inputs,
+    warn_backward,
+    warn_forward,
+)
 
 _sigmoid = ACTIVATIONS["sigmoid"].f  # trusted float64 arrays: no conversion in the loop
 GATES = ("f", "i", "o", "g")

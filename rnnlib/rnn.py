@@ -23,12 +23,12 @@ from .engine import (
     ParamsBase,
     Terms,
     TraceBase,
+    backward,
     inputs,
     warn_backward,
     warn_forward,
     warn_nonfinite,
 )
-from .truncation import backward
 
 LOSS_MODES = ("last", "all")
 #: The state carried from step to step: ``forward``'s argument -> the Trace array holding it.

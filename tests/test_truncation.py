@@ -1,4 +1,4 @@
-"""rnnlib.truncation: backward against the explicit sum over chains; the truncation profile."""
+"""rnnlib.engine.backward against the explicit sum over chains; rnnlib.truncation's profile."""
 
 import dataclasses
 
@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rnnlib as rl
-from rnnlib.truncation import backward, truncation_profile
+from rnnlib.engine import backward
+from rnnlib.truncation import truncation_profile
 
 
 def linear_problem(seed, T, B, H, last_only):
