@@ -51,7 +51,7 @@ lab: $(STAMP)
 
 ## slides: every chapter as a reveal.js deck in _build/slides (works offline)
 slides: $(STAMP) $(NPM_STAMP)
-	$(BIN)/python tools/slides.py
+	$(BIN)/python -m tools.slides
 
 ## bench: performance scripts, printing ratios measured in one run
 bench: book

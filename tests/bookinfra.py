@@ -20,7 +20,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import yaml
+
+from tools import toc
 
 ROOT = Path(__file__).resolve().parent.parent
 # BOOK_BUILD_DIR=/tmp/x/_build tests a build made with `--path-output /tmp/x`
@@ -60,18 +61,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 @functools.cache
 def chapters() -> list[str]:
     """Docnames in reading order, the root first: ["book/index", "book/01-preface", ...]."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(entries):
-        for e in entries or []:
-            if "file" in e:
-                names.append(e["file"])
-            walk(e.get("sections"))
-
-    for part in toc.get("parts", [toc]):
-        walk(part.get("chapters"))
-    return [str(Path(n).with_suffix("")) for n in names]
+    return toc.chapters(ROOT)
 
 
 def source(docname: str) -> Path:
@@ -139,7 +129,8 @@ def ensure_slides() -> Path:
         r = run(
             [
                 sys.executable,
-                "tools/slides.py",
+                "-m",
+                "tools.slides",
                 "--out",
                 str(SLIDES),
                 "--executed",

@@ -1,6 +1,6 @@
 """Sphinx extension: make the built book work with no network, and offer .ipynb downloads.
 
-Loaded from ``_config.yml`` (``sphinx: local_extensions: {offline_book: tools}``). It
+Loaded from ``_config.yml`` (``sphinx: local_extensions: {tools.offline_book: .}``). It
 
 * copies MathJax 3 from ``node_modules`` (``npm ci``, see package.json) into
   ``<html>/mathjax/``; ``mathjax_path`` in ``_config.yml`` points there. The folder
@@ -35,6 +35,8 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+
+from . import sphinx_private
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
@@ -202,14 +204,12 @@ def _accessible_markup(app, pagename, templatename, context, doctree) -> None:
 
 
 def _disable_thebe(app) -> None:
-    for event in ("env-before-read-docs", "doctree-resolved", "builder-inited"):
-        listeners = app.events.listeners.get(event, [])
-        listeners[:] = [
-            lst for lst in listeners if not lst.handler.__module__.startswith("sphinx_thebe")
-        ]
-    app.registry.css_files[:] = [
-        (name, attrs) for name, attrs in app.registry.css_files if name != "sphinx-thebe.css"
-    ]
+    sphinx_private.remove_extension(
+        app,
+        "sphinx_thebe",
+        ("env-before-read-docs", "doctree-resolved", "builder-inited"),
+        css_files=("sphinx-thebe.css",),
+    )
 
 
 def _keep_cached_outputs(app, doctree) -> None:
@@ -220,7 +220,7 @@ def _keep_cached_outputs(app, doctree) -> None:
     widget state. ``tools/slides.py --executed`` reuses these notebooks, so merge the
     cached outputs and ``metadata.widgets`` in, as jupyter-cache does for the page.
     """
-    config = getattr(app.env, "mystnb_config", None)
+    config = sphinx_private.mystnb_config(app)
     if config is None or config.execution_mode != "cache" or not config.output_folder:
         return
     path = Path(config.output_folder) / f"{app.env.docname}.ipynb"

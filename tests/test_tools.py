@@ -1,0 +1,81 @@
+"""The build tools: importable as a package, one reading of the table of contents, and
+the private Sphinx and myst-nb attributes tools/sphinx_private.py relies on still there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from types import SimpleNamespace
+
+import pytest
+
+from tools import sphinx_private, toc
+
+
+def test_tools_import_as_a_package_without_path_edits():
+    for name in ("tools.offline_book", "tools.slides", "tools.toc", "tools.sphinx_private"):
+        module = importlib.import_module(name)
+        assert "sys.path.insert" not in inspect.getsource(module), name
+
+
+def test_one_reading_of_the_table_of_contents():
+    docs = toc.chapters()
+    assert docs[0] == "book/index" and len(docs) == len(set(docs)) >= 10
+    from bookinfra import chapters
+
+    assert chapters() == docs
+    from tools import slides
+
+    assert slides.toc_chapters is toc.chapters
+
+
+def test_sphinx_still_has_the_private_parts_we_use():
+    # fails by name when a Sphinx upgrade moves what remove_extension edits
+    from sphinx.events import EventListener, EventManager
+    from sphinx.registry import SphinxComponentRegistry
+
+    assert "listeners" in inspect.signature(EventManager.__init__).parameters or hasattr(
+        EventManager(SimpleNamespace()), "listeners"
+    )
+    assert "handler" in EventListener._fields
+    assert isinstance(SphinxComponentRegistry().css_files, list)
+
+
+def test_remove_extension_unregisters_listeners_and_css():
+    def mine(app):
+        pass
+
+    def theirs(app):
+        pass
+
+    theirs.__module__ = "sphinx_thebe.something"
+    from sphinx.events import EventListener
+
+    app = SimpleNamespace(
+        events=SimpleNamespace(
+            listeners={
+                "builder-inited": [EventListener(1, mine, 500), EventListener(2, theirs, 500)]
+            }
+        ),
+        registry=SimpleNamespace(css_files=[("a.css", {}), ("sphinx-thebe.css", {})]),
+    )
+    sphinx_private.remove_extension(
+        app, "sphinx_thebe", ("builder-inited",), css_files=("sphinx-thebe.css",)
+    )
+    assert [lst.handler for lst in app.events.listeners["builder-inited"]] == [mine]
+    assert app.registry.css_files == [("a.css", {})]
+
+
+def test_mystnb_still_keeps_its_config_on_the_environment():
+    # fails by name when myst-nb stops setting env.mystnb_config
+    import myst_nb.sphinx_ext as ext
+
+    assert "mystnb_config" in inspect.getsource(ext)
+    assert sphinx_private.mystnb_config(SimpleNamespace(env=SimpleNamespace())) is None
+
+
+@pytest.mark.parametrize("name", ["offline_book", "slides"])
+def test_tools_docstrings_name_how_they_run(name):
+    module = importlib.import_module(f"tools.{name}")
+    assert module.__doc__
