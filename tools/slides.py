@@ -47,8 +47,8 @@ import jupytext
 import nbformat
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_book import ROOT, WIDGETS_DIR, copy_mathjax, copy_reveal, copy_widgets  # noqa: E402
+from tools.offline_book import ROOT, WIDGETS_DIR, copy_mathjax, copy_reveal, copy_widgets
+from tools.toc import chapters as toc_chapters
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 BUDGET = 16  # roughly the lines of text a slide holds at projector size
@@ -89,21 +89,6 @@ FA_CDN = re.compile(r"<link[^>]*font-awesome[^>]*>", re.S)
 
 
 # -- reading the book --------------------------------------------------------
-def toc_chapters() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(entries):
-        for e in entries or []:
-            if "file" in e:
-                names.append(e["file"])
-            walk(e.get("sections"))
-
-    for part in toc.get("parts", [toc]):
-        walk(part.get("chapters"))
-    return [str(Path(n).with_suffix("")) for n in names]
-
-
 def label_titles() -> dict[str, tuple[str, str]]:
     """``(label)=`` followed by a heading, across the book: label -> (heading, number).
 
