@@ -435,6 +435,9 @@ class Deck:
     def show(self, cell, weight: float) -> None:
         cur = self.slides[-1] if self.slides else None
         if cur is None or (weight > cur["room"] and len(cur["cells"]) > bool(self.title)):
+            # prose that finishes the sentence of what is on this slide stays in its notes
+            while cur and self.pending and re.match(r"[a-z]", self.pending[0]):
+                cur["notes"].append(self.pending.pop(0))
             self.new(self.title, carry=True)  # a continuation, under the same title
             cur = self.slides[-1]
         cur["notes"] += self.pending
