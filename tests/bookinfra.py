@@ -68,6 +68,13 @@ def source(docname: str) -> Path:
     return ROOT / f"{docname}.md"
 
 
+SLIDE_TOOLS = [
+    ROOT / "tools" / "slides.py",
+    ROOT / "tools" / "offline_book.py",
+    *sorted((ROOT / "tools" / "slides_template").glob("*")),
+]
+
+
 def stale_pages() -> list[str]:
     """Chapters whose built page is missing or older than their source."""
     out = []
@@ -120,7 +127,8 @@ def ensure_slides() -> Path:
 
     def stale(doc: str) -> bool:
         deck = SLIDES / f"{Path(doc).name}.slides.html"
-        inputs = [source(doc), BOOK_EXECUTED / f"{doc}.ipynb"]
+        # the chapter, the book's run of it, and what turns it into a deck
+        inputs = [source(doc), BOOK_EXECUTED / f"{doc}.ipynb", *SLIDE_TOOLS]
         mtime = max(p.stat().st_mtime for p in inputs if p.exists())
         return not deck.exists() or deck.stat().st_mtime < mtime
 
