@@ -250,6 +250,25 @@ class TraceBase:
         return None if k is None else k + 1
 
 
+def params_of(p, cls, model: str) -> tuple[int, int, int]:
+    """``p`` is a ``cls`` (the Params of ``rnnlib.<model>``); returns its ``(D, H, O)``."""
+    check.instance(p, cls, "p", f"rnnlib.{model}.Params (from rnnlib.{model}.init)")
+    return p.dims
+
+
+def trace_of(tr, cls, model: str, p=None):
+    """``tr`` is a ``cls`` (a ``rnnlib.<model>`` Trace), computed with weights shaped like ``p``."""
+    check.instance(tr, cls, "tr", f"rnnlib.{model}.Trace (from rnnlib.{model}.forward)")
+    if p is not None:
+        have = (tr.xs.shape[-1], tr.S.shape[-1], tr.Y.shape[-1])
+        if have != p.dims:
+            raise ValueError(
+                f"tr: computed with (D, H, O) = {have}, but p has {p.dims}; "
+                f"pass the Params the trace was computed with"
+            )
+    return tr
+
+
 def inputs(xs, D: int) -> np.ndarray:
     """``xs`` checked as ``(T, D)`` or ``(T, B, D)`` with ``T, B >= 1``; a float64 copy."""
     xs = check.array(xs, "xs", ndim=(2, 3))

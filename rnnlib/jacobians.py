@@ -24,14 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _scenario, rnn
+from . import _scenario, engine, rnn
 from . import _validate as check
 from .activations import get as activation
 
 
 def _single(tr, p) -> int:
-    rnn._params(p)
-    rnn._trace(tr, p)
+    engine.params_of(p, rnn.Params, "rnn")
+    engine.trace_of(tr, rnn.Trace, "rnn", p)
     if tr.S.ndim != 2:
         raise ValueError(
             f"tr: Jacobians need the trace of a single sequence (S of shape (T+1, H)), "

@@ -37,6 +37,8 @@ from .engine import (
     TraceBase,
     backward,
     inputs,
+    params_of,
+    trace_of,
     warn_backward,
     warn_forward,
 )
@@ -141,21 +143,11 @@ class Trace(TraceBase):
 
 
 def _params(p) -> tuple[int, int, int]:
-    check.instance(p, Params, "p", "rnnlib.lstm.Params (from rnnlib.lstm.init)")
-    return p.dims
+    return params_of(p, Params, "lstm")
 
 
 def _trace(tr, p=None) -> Trace:
-    """``tr`` is an LSTM Trace (computed with weights shaped like ``p``)."""
-    check.instance(tr, Trace, "tr", "rnnlib.lstm.Trace (from rnnlib.lstm.forward)")
-    if p is not None:
-        have = (tr.xs.shape[-1], tr.S.shape[-1], tr.Y.shape[-1])
-        if have != p.dims:
-            raise ValueError(
-                f"tr: computed with (D, H, O) = {have}, but p has {p.dims}; "
-                f"pass the Params the trace was computed with"
-            )
-    return tr
+    return trace_of(tr, Trace, "lstm", p)
 
 
 def _state(v, shape, name):

@@ -25,6 +25,8 @@ from .engine import (
     TraceBase,
     backward,
     inputs,
+    params_of,
+    trace_of,
     warn_backward,
     warn_forward,
     warn_nonfinite,
@@ -121,21 +123,11 @@ class Trace(TraceBase):
 
 
 def _params(p) -> tuple[int, int, int]:
-    check.instance(p, Params, "p", "rnnlib.rnn.Params (from rnnlib.rnn.init)")
-    return p.dims
+    return params_of(p, Params, "rnn")
 
 
 def _trace(tr, p=None) -> Trace:
-    """``tr`` is an rnn Trace (computed with weights shaped like ``p``)."""
-    check.instance(tr, Trace, "tr", "rnnlib.rnn.Trace (from rnnlib.rnn.forward)")
-    if p is not None:
-        have = (tr.xs.shape[-1], tr.S.shape[-1], tr.Y.shape[-1])
-        if have != p.dims:
-            raise ValueError(
-                f"tr: computed with (D, H, O) = {have}, but p has {p.dims}; "
-                f"pass the Params the trace was computed with"
-            )
-    return tr
+    return trace_of(tr, Trace, "rnn", p)
 
 
 def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> Trace:
