@@ -1,9 +1,13 @@
 """The chain-rule sum of the scalar model, one term and one factor at a time.
 
-For the loss ``E_N`` each weight gradient is a sum over the steps ``i`` where
-the weight is used (book: :eq:`eq-bptt-general`)::
+For the loss ``E_N`` each weight gradient, a total derivative, is a sum over
+the steps ``i`` where the weight is used (book: :eq:`eq-bptt-general`)::
 
-    dE_N/dW = sum_i  dE_N/dY_N  dY_N/dS_N  (prod_{k=i+1}^{N} dS_k/dS_{k-1})  d+S_i/dW
+    dE_N/dW = sum_i  ∂E_N/∂Y_N  ∂Y_N/∂S_N  (prod_{k=i+1}^{N} ∂S_k/∂S_{k-1})  ∂⁺S_i/∂W
+
+``d`` is the total derivative, ``∂`` a one-step partial and ``∂⁺S_i/∂W`` the
+immediate partial (``S_{i-1}`` held fixed); the product puts the latest factor
+on the left.
 
 :func:`backward_walk` runs the scalar model (``H = D = O = 1``) that the
 chapters walk through by hand and returns every term; :func:`term_factors`
@@ -41,11 +45,11 @@ class BackwardWalk:
     S : ndarray, (N+1,)
         ``S[i] = S_i``; ``S[0] = 0``.
     dE_dY : float
-        ``dE_N/dY_N = 2 (Y_N - d_N)``.
+        ``∂E_N/∂Y_N = 2 (Y_N - d_N)``.
     dg1 : ndarray, (N,)
         ``dg1[k-1] = g1'(a_k)``.
     jacobians : ndarray, (N,)
-        ``jacobians[k-1] = dS_k/dS_{k-1} = g1'(a_k) Ws``.
+        ``jacobians[k-1] = ∂S_k/∂S_{k-1} = g1'(a_k) Ws``.
     terms : ndarray, (N,)
         ``terms[i-1]``: term ``i`` of ``dE_N/dW``; for ``Wy`` only term ``N`` is nonzero.
     running : ndarray, (N,)
@@ -130,12 +134,13 @@ def term_factors(walk: BackwardWalk, i: int) -> tuple[tuple[str, float], ...]:
 
     Their product is ``walk.terms[i-1]`` (book: :eq:`eq-bptt-general`)::
 
-        dE_N/dY_N * dY_N/dS_N * prod_{k=i+1}^{N} dS_k/dS_{k-1} * d+S_i/dW
+        ∂E_N/∂Y_N * ∂Y_N/∂S_N * prod_{k=i+1}^{N} ∂S_k/∂S_{k-1} * ∂⁺S_i/∂W
 
-    with ``d+S_i/dWs = g1'(a_i) S_{i-1}`` and ``d+S_i/dWx = g1'(a_i) x_i``; the
+    with ``∂⁺S_i/∂Ws = g1'(a_i) S_{i-1}`` and ``∂⁺S_i/∂Wx = g1'(a_i) x_i``; the
     product factor is left out when ``i = N`` (it is 1).  ``dE_N/dWy`` has the
-    single term ``dE_N/dY_N * d+Y_N/dWy = dE_N/dY_N * S_N``.  The names use the
-    symbol ``i``, so they form a small fixed set of strings.
+    single term ``∂E_N/∂Y_N * ∂Y_N/∂Wy = ∂E_N/∂Y_N * S_N`` (``Wy`` is used in
+    step ``N``'s output only, so the one-step partial is the whole story).  The
+    names use the symbol ``i``, so they form a small fixed set of strings.
 
     Parameters
     ----------
@@ -160,11 +165,11 @@ def term_factors(walk: BackwardWalk, i: int) -> tuple[tuple[str, float], ...]:
             raise ValueError(f"i: dE_N/dWy has one term, i = N = {N}; got {i}")
         return (
             (r"\partial E_N/\partial Y_N", walk.dE_dY),
-            (r"\partial^+ Y_N/\partial W_y", float(walk.S[N])),
+            (r"\partial Y_N/\partial W_y", float(walk.S[N])),
         )
     out = [(r"\partial E_N/\partial Y_N", walk.dE_dY), (r"\partial Y_N/\partial S_N", walk.Wy)]
     if i < N:
-        jac = np.prod(walk.dg1[i:N] * walk.Ws)  # prod_{k=i+1}^{N} dS_k/dS_{k-1}
+        jac = np.prod(walk.dg1[i:N] * walk.Ws)  # dS_N/dS_i = prod_{k=i+1}^{N} ∂S_k/∂S_{k-1}
         out.append((r"\prod_{k=i+1}^{N}\partial S_k/\partial S_{k-1}", float(jac)))
     own = walk.S[i - 1] if walk.wrt == "Ws" else walk.xs[i - 1]
     w = "W_s" if walk.wrt == "Ws" else "W_x"

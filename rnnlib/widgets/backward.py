@@ -1,4 +1,4 @@
-"""The backward-walk explorer (chapter 3): one term of dE_N/dW at a time."""
+"""The backward-walk explorer (chapter 3): one term of the total derivative dE_N/dW at a time."""
 
 from __future__ import annotations
 
@@ -92,9 +92,7 @@ class Backward(Explorer):
         }
         slots = [(t, t.get_text()) for t in (*g["S"], *g["x"])]
         slots += [(self.f_names[0], s) for s in sorted(names)]
-        slots += [
-            (self.note_name, rf"terms of $\partial E_N/\partial {w}$") for w in NAMES.values()
-        ]
+        slots += [(self.note_name, rf"terms of $dE_N/d{w}$") for w in NAMES.values()]
         for t, text in slots:
             old, vis = t.get_text(), t.get_visible()
             t.set_text(text)
@@ -128,7 +126,7 @@ class Backward(Explorer):
         run = walk.running[i - 1 :]
         self.running.set_data(np.arange(i, N + 1), run)
         self.total.set_ydata([walk.total, walk.total])
-        self.note_name.set_text(rf"terms of $\partial E_N/\partial {NAMES[wrt]}$")  # 3 strings
+        self.note_name.set_text(rf"terms of $dE_N/d{NAMES[wrt]}$")  # 3 strings
         self.note.set_text(f"sum so far {run[0]:.4g} of total {walk.total:.4g}")  # plain: cheap
         self._explode(self.boom, not walk.finite)
         self.state = {

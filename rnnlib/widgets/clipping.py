@@ -53,7 +53,7 @@ class Clipping(Explorer):
             self.off[what] = plots.offscale(ax, color=C["black"])
         self.l_theta = gx.axhline(1.0, color=C["black"], ls=":", lw=1, label=r"$\theta$")
         lx.set_ylabel("loss")
-        gx.set_ylabel(r"$\|\mathrm{d}E/\mathrm{d}W\|$")
+        gx.set_ylabel(r"$\|dE/dW\|$")
         gx.set_xlabel("SGD step")
         lx.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=9, frameon=False, ncol=2)
         self.boom = plots.exploded_text(lx)

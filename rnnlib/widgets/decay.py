@@ -37,23 +37,21 @@ class Decay(Explorer):
         ax, hx = self.ax["norms"], self.ax["heat"]
         plots.log_axis(ax)
         self.unused = plots.unused_span(ax)
-        self.l_norm = ax.plot(
-            [], [], "o-", ms=3, color=C["blue"], label=r"$\|\partial E_N/\partial S_i\|$"
-        )[0]
+        self.l_norm = ax.plot([], [], "o-", ms=3, color=C["blue"], label=r"$\|dE_N/dS_i\|$")[0]
         self.l_term = ax.plot(
             [],
             [],
             "s-",
             ms=3,
             color=C["orange"],
-            label=r"$\|$term $i$ of $\partial E_N/\partial W_s\|$",
+            label=r"$\|$term $i$ of $dE_N/dW_s\|$",
         )[0]
         self.l_bound = ax.plot(
             [],
             [],
             "--",
             color=C["black"],
-            label=r"bound $\|\partial E_N/\partial S_N\|(\gamma\lambda_1)^{N-i}$",
+            label=r"bound $\|dE_N/dS_N\|(\gamma\lambda_1)^{N-i}$",
         )[0]
         self.l_hor = ax.axvline(0, color=C["green"], ls=":", lw=2, label="horizon")
         self.off = plots.offscale(ax)
@@ -81,7 +79,7 @@ class Decay(Explorer):
         self.fig.colorbar(self.im, ax=hx, shrink=0.9, extend="max")  # the over colour: overflow
         hx.set_xlabel("$i$")
         hx.set_ylabel("$t$")
-        hx.set_title(r"$\|\partial E_t/\partial S_i\|$, loss at every step", fontsize=10)
+        hx.set_title(r"$\|dE_t/dS_i\|$, loss at every step", fontsize=10)
         return (
             self.l_norm,
             self.l_term,
@@ -132,7 +130,8 @@ class Decay(Explorer):
                 ratio = norm[0] / norm[-1]
             shape = f"from i = N back to i = 1 the gradient norm changes by a factor {ratio:.1e}"
         return (
-            f"Log-scale plot of the gradient norm against i for N = {N}, {activation}, "
-            f"largest singular value {scale:.2f} (gamma lambda = {rate:.2f}): {shape}; {hor}. "
+            f"Log-scale plot of the gradient norm ||dE_N/dS_i|| against i for N = {N}, "
+            f"{activation}, largest singular value {scale:.2f} (gamma lambda = {rate:.2f}): "
+            f"{shape}; {hor}. "
             "Beside it, a heat map of every ||dE_t/dS_i||."
         )

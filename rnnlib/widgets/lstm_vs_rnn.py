@@ -43,18 +43,16 @@ class LstmVsRnn(Explorer):
             "-",
             color=C["vermillion"],
             lw=1.8,
-            label=r"RNN $\|\mathrm{d}E_N/\mathrm{d}S_i\|$",
+            label=r"RNN $\|dE_N/dS_i\|$",
         )[0]
-        self.l_h = ax.plot(
-            [], [], "-", color=C["blue"], lw=1.8, label=r"LSTM $\|\mathrm{d}E_N/\mathrm{d}S_i\|$"
-        )[0]
+        self.l_h = ax.plot([], [], "-", color=C["blue"], lw=1.8, label=r"LSTM $\|dE_N/dS_i\|$")[0]
         self.l_c = ax.plot(
             [],
             [],
             "--",
             color=C["green"],
             lw=1.8,
-            label=r"LSTM cell $\|\mathrm{d}E_N/\mathrm{d}C_i\|$",
+            label=r"LSTM cell $\|dE_N/dC_i\|$",
         )[0]
         ax.set_xlabel("$i$ (the step the gradient reaches back to)")
         ax.set_ylabel("gradient norm (log scale)")
@@ -117,7 +115,8 @@ class LstmVsRnn(Explorer):
         back = {"rnn": r.rnn_reach, "c": r.cell_reach}
         f = r.F.mean()
         return (
-            f"Log-scale gradient norms against i on a recall task with lag {lag} (N = {lag + 1}): "
+            "Log-scale gradient norms ||dE_N/dS_i|| and, for the LSTM cell, ||dE_N/dC_i||, "
+            f"against i on a recall task with lag {lag} (N = {lag + 1}): "
             f"the signal reaching step 1 is {back['rnn']:.1e} of its step-N size for the simple "
             f"RNN and {back['c']:.1e} for the LSTM cell with forget-gate bias {forget_bias:.1f}. "
             f"Beside it, the LSTM gates along the sequence; the forget gate averages {f:.2f}."

@@ -43,7 +43,7 @@ class Truncation(Explorer):
         tx.set_xlim(0.4, self.N_MAX + 0.6)
         plots.fixed_log_limits(tx, *self.YLIM)
         tx.set_xlabel("$i$ (blue: kept by truncation at $k$)")
-        tx.set_ylabel(r"$\|$term $i$ of $\mathrm{d}E_N/\mathrm{d}W_s\|$")
+        tx.set_ylabel(r"$\|$term $i$ of $dE_N/dW_s\|$")
         self.info = plots.status_text(tx)
         self.boom = plots.exploded_text(tx)
         self.l_cos = cx.plot([], [], color=C["blue"], lw=1.5)[0]
