@@ -5,7 +5,9 @@ approximated by the central difference::
 
     df/dw ~ (f(w + eps) - f(w - eps)) / (2 eps),
 
-whose error is ``O(eps^2)`` from the Taylor series plus about
+Nudging ``w`` changes it at every step where it is used, so the quotient
+measures the total derivative ``df/dw`` (every path), the quantity BPTT must
+reproduce.  Its error is ``O(eps^2)`` from the Taylor series plus about
 ``machine_eps * |f| / eps`` from rounding.  An analytic gradient ``a`` and a
 numeric one ``n`` are compared entry by entry through the relative error::
 
