@@ -20,6 +20,7 @@ _MODULES = (
     "engine",
     "rnn",
     "lstm",
+    "gru",
     "jacobians",
     "clipping",
     "truncation",
