@@ -31,6 +31,7 @@ _MODULES = (
     "tasks",
     "train",
     "plots",
+    "diagrams",
     "widgets",
 )
 
