@@ -424,3 +424,90 @@ BAD = {
 def test_bad_input_raises_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match="^" + re.escape(argument) + ":"):
         call()
+
+
+# ---------------------------------------------------------------- softmax and cross-entropy
+
+
+def classes(seed, T, B, O):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, O, (T,) if B is None else (T, B))
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+@pytest.mark.parametrize("B", [None, 3])
+@pytest.mark.parametrize("onehot", [False, True])
+@pytest.mark.parametrize("kw", [{}, {"truncate": 2}, {"clip_step": 0.05}])
+def test_cross_entropy_gradients_match_finite_differences(at, B, onehot, kw):
+    p, xs, _, s0, tr = make(11, T=5, B=B, O=4, g2="softmax", s0=True)
+    d = classes(1, 5, B, 4)
+    ds = np.eye(4)[d] if onehot else d
+    g = gru.bptt(p, tr, ds, at, kind="cross_entropy", **kw)
+    if "truncate" in kw:
+        ce = lambda q: f_ce(q, xs, d, s0, at, kw["truncate"], tr)  # noqa: E731
+        gc.assert_grads(ce, p, g, **FD)
+    elif "clip_step" in kw:
+        assert g.clipped and np.all(np.linalg.norm(g.dS[1:], axis=-1) <= 0.05 * (1 + 1e-12))
+    else:
+        E = lambda q: gru.loss(gru.forward(q, xs, s0, "softmax"), ds, at, "cross_entropy")  # noqa: E731
+        gc.assert_grads(E, p, g, **FD)
+
+
+def f_ce(q, xs, d, s0, at, k, tr):
+    """The truncated cross-entropy surrogate: each E_t from the detached S_{t-k}."""
+    T, total = len(xs), 0.0
+    for t in [T] if at == "last" else range(1, T + 1):
+        j = max(t - k, 0)
+        start = s0 if j == 0 else tr.S[j]
+        total += gru.loss(gru.forward(q, xs[j:t], start, "softmax"), d[j:t], "last",
+                          "cross_entropy")  # fmt: skip
+    return total
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+def test_softmax_with_squared_error_matches_finite_differences(at):
+    p, xs, ds, s0, tr = make(12, T=4, B=2, O=3, g2="softmax", s0=True)
+    g = gru.bptt(p, tr, ds, at)
+    gc.assert_grads(loss_fn(xs, ds, s0, "softmax", at), p, g, **FD)
+
+
+def test_cross_entropy_error_at_the_output_is_y_minus_onehot():
+    """T = 1 by hand: E = -log Y[d], dE/dz = Y - onehot(d), dE/dWy = (Y - onehot) S_1^T."""
+    p, xs, _, s0, tr = make(13, T=1, O=3, g2="softmax", s0=True)
+    z = p.Wy @ tr.S[1]
+    y = np.exp(z) / np.exp(z).sum()
+    np.testing.assert_allclose(tr.Y[0], y, rtol=1e-14)
+    assert gru.loss(tr, [2], kind="cross_entropy") == pytest.approx(-np.log(y[2]), rel=1e-14)
+    g = gru.bptt(p, tr, [2], kind="cross_entropy")
+    np.testing.assert_allclose(g.Wy, np.outer(y - np.eye(3)[2], tr.S[1]), rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda p, tr: gru.loss(tr, [0, 1, 0, 1], kind="hinge"), "kind"),
+        (lambda p, tr: gru.bptt(p, tr, [0, 1, 0, 1], kind=None), "kind"),
+        (
+            lambda p, tr: gru.bptt(
+                p, gru.forward(p, np.zeros((4, 2))), [0, 1, 0, 1], kind="cross_entropy"
+            ),
+            "kind",
+        ),  # fmt: skip
+        (lambda p, tr: gru.loss(tr, [0, 1, 0, 2], kind="cross_entropy"), "ds"),
+        (lambda p, tr: gru.bptt(p, tr, [0.0, 1.0, 0.0, 1.0], kind="cross_entropy"), "ds"),
+        (lambda p, tr: gru.bptt(p, tr, np.zeros((4, 2)), kind="cross_entropy"), "ds"),
+    ],
+    ids=[
+        "unknown kind",
+        "kind None",
+        "cross-entropy without softmax",
+        "class out of range",
+        "float classes",
+        "rows not one-hot",
+    ],  # fmt: skip
+)
+def test_cross_entropy_bad_input_names_the_argument(call, argument):
+    p = gru.init(2, 3, 2, seed=0)
+    tr = gru.forward(p, np.zeros((4, 2)), g2="softmax")
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        call(p, tr)
