@@ -20,6 +20,7 @@ _MODULES = (
     "engine",
     "rnn",
     "lstm",
+    "gru",
     "jacobians",
     "clipping",
     "truncation",
@@ -30,6 +31,7 @@ _MODULES = (
     "tasks",
     "train",
     "plots",
+    "diagrams",
     "widgets",
 )
 
