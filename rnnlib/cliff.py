@@ -10,10 +10,13 @@ crosses ``x_0`` a tiny change of ``(w, b)`` sends the orbit to the other
 attractor: ``E`` jumps and its gradient is orders of magnitude larger than
 anywhere else, a narrow *wall* in the error surface.  Everything here is
 vectorized: ``w`` and ``b`` may be arrays (a grid), and gradients come from
-BPTT on the scalar chain (book: :ref:`ch-clipping`)::
+BPTT on the scalar chain (book: :eq:`eq-cliff-grad`), with the adjoint
+``xbar_t = dE/dx_t`` (a total derivative)::
 
-    delta_T = 2 (x_T - target),   delta_{t-1} = delta_t * w * sigmoid'(x_{t-1})
-    dE/dw = sum_t delta_t sigmoid(x_{t-1}),   dE/db = sum_t delta_t
+    xbar_T = 2 (x_T - target),   xbar_{t-1} = xbar_t * w * sigmoid'(x_{t-1})
+    dE/dw = sum_t xbar_t sigmoid(x_{t-1}),   dE/db = sum_t xbar_t
+
+where ``sigmoid(x_{t-1})`` and ``1`` are the immediate partials ``d+x_t/dw`` and ``d+x_t/db``.
 """
 
 from __future__ import annotations
@@ -120,15 +123,15 @@ def grad(w, b, T: int = T, x0: float = X0, target: float = TARGET) -> Grads:
     """
     w, b, T, x0, target = _inputs(w, b, T, x0, target)
     xs = forward(w, b, T, x0)
-    delta = 2.0 * (xs[-1] - target)  # dE/dx_T
+    xbar = 2.0 * (xs[-1] - target)  # dE/dx_T
     gw = np.zeros(w.shape)
     gb = np.zeros(w.shape)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T, 0, -1):
             s = _sigmoid(xs[t - 1])
-            gw += delta * s  # immediate partial d+x_t/dw = sigmoid(x_{t-1})
-            gb += delta  # immediate partial d+x_t/db = 1
-            delta = delta * w * s * (1.0 - s)  # dx_t/dx_{t-1} = w sigmoid'(x_{t-1})
+            gw += xbar * s  # immediate partial d+x_t/dw = sigmoid(x_{t-1})
+            gb += xbar  # immediate partial d+x_t/db = 1
+            xbar = xbar * w * s * (1.0 - s)  # dE/dx_{t-1} = dE/dx_t * w sigmoid'(x_{t-1})
     return Grads((xs[-1] - target) ** 2, gw, gb)
 
 

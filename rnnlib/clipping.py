@@ -8,8 +8,9 @@ norm exceeds a threshold ``theta``:
            \\quad \\text{if } \\lVert g \\rVert > \\theta .
 
 Clipping by value bounds each entry to ``[-theta, theta]`` instead, which
-changes the direction of ``g``.  Per-step clipping of the backward signal
-``dE/dS_i`` lives in :func:`rnnlib.rnn.bptt` (``clip_step=theta``).
+changes the direction of ``g``.  Per-step clipping of the backward signal,
+the state adjoint ``Sbar_i = grad_{S_i} E`` (book: :eq:`eq-clip-step`), lives
+in :func:`rnnlib.rnn.bptt` (``clip_step=theta``).
 
 A non-finite gradient is never clipped into something that looks valid: the
 arrays come back unchanged and ``ClipReport.finite`` is False, so that the

@@ -5,11 +5,13 @@ Jacobian (book: :eq:`eq-jacobian-matrix`)
 
 .. math::  \\frac{\\partial S_t}{\\partial S_{t-1}} = \\operatorname{diag}(g_1'(a_t))\\, W_s,
 
-and the long-range factor of every BPTT term is the product
-(book: :eq:`eq-jacobian-product`)
+and the long-range factor of every BPTT term is the total derivative
+(book: :eq:`eq-jacobian-product`), a product with the latest factor on the left,
 
-.. math::  \\frac{\\partial S_t}{\\partial S_k} = \\prod_{j=k+1}^{t}
-           \\frac{\\partial S_j}{\\partial S_{j-1}},
+.. math::  \\frac{dS_t}{dS_k} = \\prod_{j=k+1}^{t}
+           \\frac{\\partial S_j}{\\partial S_{j-1}}
+           = \\frac{\\partial S_t}{\\partial S_{t-1}} \\cdots
+             \\frac{\\partial S_{k+1}}{\\partial S_k},
 
 whose norm Pascanu et al. (2013) bound by ``(gamma * lambda1) ** (t - k)``
 with ``gamma = sup |g1'|`` and ``lambda1`` the largest singular value of
@@ -267,7 +269,7 @@ def scaled_to_spectral_norm(W, lam) -> np.ndarray:
 def state_gradient_norms(p, tr, ds) -> np.ndarray:
     """``||dE_t/dS_i||`` for the loss at every step ``t`` and every state ``S_i``.
 
-    .. math::  \\frac{\\partial E_t}{\\partial S_i} = \\frac{\\partial E_t}{\\partial S_t}
+    .. math::  \\frac{dE_t}{dS_i} = \\frac{\\partial E_t}{\\partial S_t}
                \\prod_{k=i+1}^{t} \\frac{\\partial S_k}{\\partial S_{k-1}}
                \\quad (i \\le t),
 
@@ -347,7 +349,7 @@ def decay_profile(scale, g1: str = "tanh", N: int = 30, seed: int = 0, H: int = 
     ``x_t, d_t ~ N(0, 1)`` drawn from ``default_rng(seed)``, loss ``E_N``.
     Along the backward pass (book: :eq:`eq-pascanu-bound`)
 
-    .. math::  \\Big\\lVert \\frac{\\partial E_N}{\\partial S_i} \\Big\\rVert \\le
+    .. math::  \\Big\\lVert \\frac{dE_N}{dS_i} \\Big\\rVert \\le
                \\Big\\lVert \\frac{\\partial E_N}{\\partial S_N} \\Big\\rVert
                (\\gamma \\lambda_1)^{N-i}.
 

@@ -327,3 +327,173 @@ def _clipping_runs(scale, method, threshold, H, T, batch, steps, lr, seed):
         ortho=float(ortho),
         cos=float(cos),
     )
+
+
+def r_squared(Y, d) -> float:
+    """The fraction of the target's variance a prediction explains (book: :eq:`eq-experiment-r2`).
+
+    .. math::  R^2 = 1 - \\frac{\\sum_b (d^{(b)} - Y^{(b)})^2}{\\sum_b (d^{(b)} - \\bar d)^2}
+
+    Parameters
+    ----------
+    Y, d : array, (B,) or (B, 1)
+        Predictions and targets, the same shape, at least two distinct targets.
+
+    Returns
+    -------
+    float
+        1 for a perfect prediction, 0 for predicting the mean ``bar d``, below 0 for worse.
+    """
+    Y = check.array(Y, "Y")
+    d = check.array(d, "d")
+    check.shape(Y, d.shape, "Y")
+    spread = float(np.sum((d - d.mean()) ** 2))
+    if spread == 0.0:
+        raise ValueError("d: expected targets that vary, got a constant")
+    return 1.0 - float(np.sum((d - Y) ** 2)) / spread
+
+
+def recall_r2(
+    model,
+    params,
+    lag: int,
+    seed: int = 0,
+    steps: int = 200,
+    lr: float = 0.1,
+    threshold: float = 1.0,
+    batch: int = 32,
+    test_batch: int = 256,
+) -> float:
+    """Train on :func:`rnnlib.tasks.recall` at one lag; :func:`r_squared` on fresh sequences.
+
+    SGD with clipping by global norm at ``threshold`` on one fixed training
+    batch; the score is taken on ``test_batch`` unseen sequences at the last
+    step.  The two batches are drawn with seeds from
+    ``numpy.random.default_rng([seed, lag])``, so each ``(seed, lag)`` has its
+    own data and the training and test sequences never share a seed.
+
+    Parameters
+    ----------
+    model : module
+        :mod:`rnnlib.rnn` or :mod:`rnnlib.lstm`.
+    params : model.Params
+        Initial weights for 2 inputs (value, cue) and 1 output; not mutated.
+    lag : int >= 1
+    seed : int >= 0
+    steps, batch, test_batch : int >= 1
+    lr, threshold : float > 0
+
+    Returns
+    -------
+    float
+        ``R^2`` of the trained network (if training stopped on overflow, of the
+        last finite weights, which :func:`sgd` keeps).
+    """
+    lag = check.positive_int(lag, "lag")
+    seed = check.seed(seed)
+    test_batch = check.positive_int(test_batch, "test_batch")
+    train_seed, test_seed = np.random.default_rng([seed, lag]).integers(0, 2**31, size=2)
+    train = tasks.recall(lag, batch=batch, seed=int(train_seed))
+    test = tasks.recall(lag, batch=test_batch, seed=int(test_seed))
+    h = sgd(model, params, train, steps=steps, lr=lr, clip="norm", threshold=threshold)
+    Y = model.forward(h.params, test.xs).Y[-1]
+    return r_squared(Y, test.ds[-1])
+
+
+@dataclass(frozen=True, eq=False)
+class RecallSpread:
+    """Result of :func:`recall_spread`: ``R^2`` per network, lag and seed, and its spread.
+
+    Attributes
+    ----------
+    names : tuple of str, (M,)
+    lags : ndarray of int, (L,)
+    seeds : ndarray of int, (K,)
+    r2 : ndarray, (M, L, K)
+        ``r2[m, l, k]``: network ``names[m]`` at lag ``lags[l]`` with seed ``seeds[k]``.
+    mean, std : ndarray, (M, L)
+        Mean over the seeds and sample standard deviation (``ddof=1``; 0 for one seed).
+    low, high : ndarray, (M, L)
+        Smallest and largest ``R^2`` over the seeds.
+    """
+
+    names: tuple
+    lags: np.ndarray
+    seeds: np.ndarray
+    r2: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def learned(self, level: float = 0.8) -> np.ndarray:
+        """``(M, L)`` fraction of seeds with ``R^2 >= level``."""
+        return np.mean(self.r2 >= check.real(level, "level"), axis=-1)
+
+
+def recall_spread(
+    contestants,
+    lags,
+    seeds,
+    H: int = 8,
+    steps: int = 200,
+    lr: float = 0.1,
+    threshold: float = 1.0,
+    batch: int = 32,
+    test_batch: int = 256,
+) -> RecallSpread:
+    """:func:`recall_r2` for several networks, lags and seeds (book: :ref:`ch-experiment`).
+
+    For seed ``k`` every network starts from ``model.init(2, H, 1, seed=k, **kw)``,
+    and every network sees the same training and test sequences at a given
+    ``(k, lag)``: networks differ only in what ``kw`` sets.
+
+    Parameters
+    ----------
+    contestants : mapping of str to (module, dict)
+        Name to ``(model, init keyword arguments)``, e.g.
+        ``{"RNN": (rnnlib.rnn, {"scale": 0.5}), "LSTM": (rnnlib.lstm, {"forget_bias": 3.0})}``.
+    lags : sequence of int >= 1, (L,)
+    seeds : sequence of int >= 0, (K,)
+    H : int >= 1
+        Hidden units.
+    steps, lr, threshold, batch, test_batch : see :func:`recall_r2`.
+
+    Returns
+    -------
+    RecallSpread
+    """
+    if not hasattr(contestants, "items") or not contestants:
+        raise ValueError(
+            f"contestants: expected a non-empty mapping name -> (model, kwargs), "
+            f"got {contestants!r}"
+        )
+    lags = [check.positive_int(v, "lags") for v in np.atleast_1d(lags).tolist()]
+    seeds = [check.seed(v, "seeds") for v in np.atleast_1d(seeds).tolist()]
+    if not lags or not seeds:
+        raise ValueError("lags, seeds: expected at least one of each")
+    H = check.positive_int(H, "H")
+    r2 = np.empty((len(contestants), len(lags), len(seeds)))
+    for m, (name, spec) in enumerate(contestants.items()):
+        try:
+            model, kw = spec
+            dict(kw)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"contestants[{name!r}]: expected (model, init kwargs), got {spec!r}"
+            ) from None
+        for k, s in enumerate(seeds):
+            p0 = model.init(2, H, 1, seed=s, **kw)
+            for i, lag in enumerate(lags):
+                r2[m, i, k] = recall_r2(model, p0, lag, s, steps, lr, threshold, batch, test_batch)
+    std = r2.std(axis=-1, ddof=1) if len(seeds) > 1 else np.zeros(r2.shape[:2])
+    return RecallSpread(
+        names=tuple(contestants),
+        lags=np.array(lags),
+        seeds=np.array(seeds),
+        r2=r2,
+        mean=r2.mean(axis=-1),
+        std=std,
+        low=r2.min(axis=-1),
+        high=r2.max(axis=-1),
+    )

@@ -248,3 +248,62 @@ def test_clipping_runs_bad_input_names_argument(kwargs, match):
     args = {"scale": 2.0, "method": "norm", "threshold": 1.0} | kwargs
     with pytest.raises(ValueError, match=rf"^{match}:"):
         clipping_runs(**args)
+
+
+def test_r_squared_perfect_mean_and_bad_input():
+    d = np.array([0.1, -0.5, 0.7, 0.2])
+    assert rl.train.r_squared(d, d) == 1.0
+    assert rl.train.r_squared(np.full_like(d, d.mean()), d) == pytest.approx(0.0, abs=1e-15)
+    assert rl.train.r_squared(-d, d) < 0
+    with pytest.raises(ValueError, match="d: expected targets that vary"):
+        rl.train.r_squared(d, np.ones(4))
+    with pytest.raises(ValueError, match="Y"):
+        rl.train.r_squared(d[:3], d)
+
+
+def test_recall_r2_learns_a_short_lag_and_is_seeded():
+    p0 = rl.rnn.init(2, 8, 1, seed=0)
+    a = rl.train.recall_r2(rl.rnn, p0, lag=2, seed=0, steps=150)
+    assert a > 0.9
+    assert rl.train.recall_r2(rl.rnn, p0, lag=2, seed=0, steps=150) == a
+    assert rl.train.recall_r2(rl.rnn, p0, lag=2, seed=1, steps=150) != a
+    # untrained: about as good as predicting the mean, far from perfect
+    assert rl.train.recall_r2(rl.rnn, p0, lag=2, seed=0, steps=1) < 0.5
+
+
+def test_recall_spread_shapes_statistics_and_consistency():
+    contestants = {
+        "small": (rl.rnn, {"scale": 0.5}),
+        "lstm": (rl.lstm, {"forget_bias": 3.0}),
+    }
+    res = rl.train.recall_spread(contestants, lags=[2, 3], seeds=[0, 1, 2], steps=20)
+    assert res.names == ("small", "lstm")
+    assert res.r2.shape == (2, 2, 3)
+    np.testing.assert_allclose(res.mean, res.r2.mean(axis=-1))
+    np.testing.assert_allclose(res.std, res.r2.std(axis=-1, ddof=1))
+    assert np.all(res.low <= res.mean) and np.all(res.mean <= res.high)
+    np.testing.assert_array_equal(res.learned(-1e9), np.ones((2, 2)))
+    assert np.all((res.learned(0.8) >= 0) & (res.learned(0.8) <= 1))
+    # each entry is the single run it claims to be
+    p1 = rl.lstm.init(2, 8, 1, seed=1, forget_bias=3.0)
+    assert res.r2[1, 1, 1] == rl.train.recall_r2(rl.lstm, p1, 3, seed=1, steps=20)
+    one = rl.train.recall_spread(contestants, lags=3, seeds=1, steps=20)
+    np.testing.assert_array_equal(one.std, 0.0)
+    assert one.r2[1, 0, 0] == res.r2[1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"contestants": {}}, "contestants"),
+        ({"contestants": {"a": rl.rnn}}, "contestants\\['a'\\]"),
+        ({"lags": [0]}, "lags"),
+        ({"seeds": [-1]}, "seeds"),
+        ({"H": 0}, "H"),
+    ],
+)
+def test_recall_spread_bad_input(kwargs, match):
+    args = {"contestants": {"a": (rl.rnn, {})}, "lags": [2], "seeds": [0], "steps": 1}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        rl.train.recall_spread(**args)
