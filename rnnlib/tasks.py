@@ -110,8 +110,11 @@ def sine(T: int, batch: int = 32, seed: int = 0) -> Task:
     Each sequence has its own angular frequency ``w ~ U(0.2, 0.6)`` rad/step
     and phase ``phi ~ U(0, 2 pi)``: ``x_t = sin(w t + phi)`` and the target
     is the next sample, ``d_t = x_{t+1}`` (loss at every step, ``at="all"``).
-    Since ``x_{t+1} = 2 cos(w) x_t - x_{t-1}``, the network must remember one
-    earlier input (``lag = 1``) to infer the frequency.
+    Since ``x_{t+1} = 2 cos(w) x_t - x_{t-1}``, the next sample follows from
+    ``x_t``, ``x_{t-1}`` and ``cos w``; and ``cos w = (x_t + x_{t-2}) / (2 x_{t-1})``
+    needs ``x_{t-2}`` as well.  So a network that infers the frequency from
+    the inputs alone must hold the two previous inputs (``lag = 2``): three
+    consecutive samples fix the wave.
 
     Parameters
     ----------
@@ -130,4 +133,4 @@ def sine(T: int, batch: int = 32, seed: int = 0) -> Task:
     w = rng.uniform(0.2, 0.6, B)
     phi = rng.uniform(0.0, 2 * np.pi, B)
     wave = np.sin(np.arange(1, T + 2)[:, None] * w + phi)  # x_1 .. x_{T+1}
-    return Task("sine", wave[:-1, :, None], wave[1:, :, None], "all", 1)
+    return Task("sine", wave[:-1, :, None], wave[1:, :, None], "all", 2)

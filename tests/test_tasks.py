@@ -62,16 +62,24 @@ def test_recall_target_is_input_lag_steps_back():
         assert np.std(t.ds[-1]) > 0.1
 
 
-def test_sine_target_is_next_input_and_needs_one_earlier_step():
+def test_sine_target_is_next_input_and_needs_two_earlier_steps():
     t = tasks.sine(40, batch=8, seed=2)
-    assert t.lag == 1
+    assert t.lag == 2
+    # without knowing the frequency, x_{t-2}, x_{t-1}, x_t determine x_{t+1}:
+    # cos w = (x_t + x_{t-2}) / (2 x_{t-1}) and x_{t+1} = 2 cos(w) x_t - x_{t-1}
+    x, d = t.xs[:, :, 0], t.ds[:, :, 0]
+    ok = np.abs(x[1:-1]) > 0.1
+    pred = (x[2:] + x[:-2]) * x[2:] / np.where(ok, x[1:-1], 1.0) - x[1:-1]
+    np.testing.assert_allclose(pred[ok], d[2:][ok], atol=1e-9)
+    # the frequencies differ between sequences, so x_t and x_{t-1} alone do not fix cos w
+    assert np.ptp((x[2:] + x[:-2])[ok] / (2 * x[1:-1][ok])) > 0.1
     np.testing.assert_allclose(t.ds[:-1], t.xs[1:])
     for b in range(8):
         x, d = t.xs[:, b, 0], t.ds[:, b, 0]
         # from x_t alone the next sample cannot be predicted ...
         A1 = x[1:, None]
         r1 = np.linalg.lstsq(A1, d[1:], rcond=None)[1]
-        # ... but from x_t and x_{t-1} (lag 1) it can, exactly
+        # ... but from x_t and x_{t-1}, with this sequence's own cos w fitted, it can, exactly
         A2 = np.stack([x[1:], x[:-1]], axis=1)
         coef, r2 = np.linalg.lstsq(A2, d[1:], rcond=None)[:2]
         assert r1[0] > 1e-2 and r2[0] < 1e-20
