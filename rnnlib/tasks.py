@@ -158,9 +158,11 @@ class Reber(NamedTuple):
     Strings have different lengths, so the fields are lists with one entry per
     string; :meth:`groups` stacks the strings of equal length into time-major
     batches that :func:`rnnlib.rnn.bptt` (and the LSTM and GRU) take as they
-    are.  Grouping by length, rather than padding to a common length with a
-    mask, keeps every loss and gradient exact with no masking anywhere: the
-    gradient over the whole set is the sum of the groups' gradients.
+    are: no masking anywhere, and the gradient over the whole set is the sum of
+    the groups' gradients.  :meth:`padded` instead stacks all strings into one
+    batch, padded to the longest with a mask: one forward and backward pass
+    per update instead of one per length, and exact too, because a step
+    after a string's end cannot change any step before it.
 
     A string of ``L`` symbols gives ``T = L - 1`` steps: the input at step ``t``
     is the ``t``-th symbol, its target the ``(t+1)``-th.
@@ -202,6 +204,29 @@ class Reber(NamedTuple):
             ]
             out.append((index, *stack))
         return out
+
+    def padded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All strings in one batch, padded after their end to the longest.
+
+        Returns
+        -------
+        xs : ndarray, (T, B, 7)
+            One-hot inputs; zero vectors after a string's end.
+        ds : ndarray of int, (T, B)
+            Class index of the next symbol; ``-1`` after a string's end.
+        valid : ndarray of bool, (T, B, 7)
+            Grammatical successors; all False after a string's end.
+        mask : ndarray of bool, (T, B)
+            True on the steps of a string, False on the padding.
+        """
+        T, B = max(len(d) for d in self.ds), len(self.ds)
+        xs = np.zeros((T, B, len(REBER_SYMBOLS)))
+        ds = np.full((T, B), -1)
+        valid = np.zeros((T, B, len(REBER_SYMBOLS)), dtype=bool)
+        mask = np.zeros((T, B), dtype=bool)
+        for b, (x, d, v) in enumerate(zip(self.xs, self.ds, self.valid, strict=True)):
+            xs[: len(d), b], ds[: len(d), b], valid[: len(d), b], mask[: len(d), b] = x, d, v, True
+        return xs, ds, valid, mask
 
 
 def _reber_walk(string: str, embedded: bool):
@@ -315,7 +340,7 @@ def reber(n: int, embedded: bool = True, seed: int = 0) -> Reber:
     return Reber(strings, xs, ds, valid, bool(embedded))
 
 
-def reber_correct(Y, valid) -> np.ndarray:
+def reber_correct(Y, valid, mask=None) -> np.ndarray:
     """Which strings a network predicts correctly, by Hochreiter & Schmidhuber's (1997) criterion.
 
     A string counts as correctly predicted when at every step the outputs of
@@ -327,7 +352,9 @@ def reber_correct(Y, valid) -> np.ndarray:
     Y : array, (T, 7) or (T, B, 7)
         The network's outputs (e.g. softmax probabilities) at each step.
     valid : array of bool, same shape
-        From :class:`Reber` (``valid`` or a group of :meth:`Reber.groups`).
+        From :class:`Reber` (``valid``, a group of :meth:`Reber.groups`, or :meth:`Reber.padded`).
+    mask : array of bool, (T, [B]), optional
+        Steps that count (from :meth:`Reber.padded`); all of them by default.
 
     Returns
     -------
@@ -340,9 +367,15 @@ def reber_correct(Y, valid) -> np.ndarray:
     if valid.dtype != bool:
         raise ValueError(f"valid: expected a bool array, got dtype {valid.dtype}")
     check.shape(valid, Y.shape, "valid")
-    if not np.all(valid.any(axis=-1)):
+    if mask is None:
+        mask = np.ones(Y.shape[:-1], dtype=bool)
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(f"mask: expected a bool array, got dtype {mask.dtype}")
+    check.shape(mask, Y.shape[:-1], "mask")
+    if not np.all(valid.any(axis=-1)[mask]):
         raise ValueError("valid: every step needs at least one valid successor")
     lowest_valid = np.where(valid, Y, np.inf).min(axis=-1)
     highest_invalid = np.where(valid, -np.inf, Y).max(axis=-1)
-    ok = np.all(lowest_valid > highest_invalid, axis=0)
+    ok = np.all((lowest_valid > highest_invalid) | ~mask, axis=0)
     return ok if ok.ndim else bool(ok)

@@ -196,6 +196,28 @@ def test_reber_groups_stack_equal_lengths():
             np.testing.assert_array_equal(valid[:, b], r.valid[i])
 
 
+def test_reber_padded_batch_holds_every_string():
+    r = tasks.reber(80, seed=6)
+    xs, ds, valid, mask = r.padded()
+    T = max(len(s) for s in r.strings) - 1
+    assert xs.shape == (T, 80, 7) and ds.shape == (T, 80) and valid.shape == (T, 80, 7)
+    np.testing.assert_array_equal(mask.sum(axis=0), [len(s) - 1 for s in r.strings])
+    for b, s in enumerate(r.strings):
+        n = len(s) - 1
+        np.testing.assert_array_equal(xs[:n, b], r.xs[b])
+        np.testing.assert_array_equal(ds[:n, b], r.ds[b])
+        np.testing.assert_array_equal(valid[:n, b], r.valid[b])
+        assert np.all(mask[:n, b]) and not np.any(mask[n:, b])
+        assert np.all(xs[n:, b] == 0) and np.all(ds[n:, b] == -1) and not np.any(valid[n:, b])
+    # the criterion over the padded batch equals the criterion string by string
+    rng = np.random.default_rng(0)
+    Y = rng.random((T, 80, 7)) + 3.0 * valid
+    Y[rng.random((T, 80)) < 0.01] = rng.random(7)  # a few wrong steps
+    want = [tasks.reber_correct(Y[: len(s) - 1, b], r.valid[b]) for b, s in enumerate(r.strings)]
+    np.testing.assert_array_equal(tasks.reber_correct(Y, valid, mask), want)
+    assert 0 < sum(want) < 80
+
+
 def test_reber_correct_criterion():
     r = tasks.reber(60, seed=5)
     for _, _, ds, valid in r.groups():
@@ -224,6 +246,8 @@ def test_reber_correct_criterion():
         (lambda: tasks.reber_correct(np.zeros((3, 7)), np.ones((2, 7), bool)), "valid"),
         (lambda: tasks.reber_correct(np.zeros((3, 7)), np.zeros((3, 7), bool)), "valid"),
         (lambda: tasks.reber_correct(np.full((3, 7), np.nan), np.ones((3, 7), bool)), "Y"),
+        (lambda: tasks.reber_correct(np.zeros((3, 7)), np.ones((3, 7), bool), [1, 1, 1]), "mask"),
+        (lambda: tasks.reber_correct(np.zeros((3, 7)), np.ones((3, 7), bool), [True]), "mask"),
     ],
 )
 def test_reber_bad_input(call, name):
