@@ -23,6 +23,7 @@ _MODULES = (
     "jacobians",
     "clipping",
     "truncation",
+    "checkpoint",
     "gradcheck",
     "symbolic",
     "terms",
