@@ -24,6 +24,7 @@ _MODULES = (
     "jacobians",
     "clipping",
     "truncation",
+    "checkpoint",
     "gradcheck",
     "symbolic",
     "terms",

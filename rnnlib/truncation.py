@@ -8,6 +8,8 @@ views of truncation built on them:
 
 - :func:`tbptt`, the streaming TBPTT(k1, k2) of Williams & Peng (1990), for
   any model that declares its state (``model.STATE``);
+- :func:`randomized_truncation`, truncation at a random length with the kept
+  terms reweighted so that the estimate is unbiased (Tallec & Ollivier 2017);
 - :func:`truncation_profile`, how well the ``k`` newest terms of ``dE_N/dWs``
   approximate the full gradient on a seeded model.
 """
@@ -71,16 +73,21 @@ class TBPTT:
 def tbptt(model, params, xs, ds, k1, k2, at="all", g1="tanh", s0=None) -> TBPTT:
     """Truncated BPTT(k1, k2) of Williams & Peng (1990): the streaming estimate.
 
-    The forward pass runs ``k1`` steps at a time, carrying the state.  At
-    the end ``t`` of each segment (``t = k1, 2 k1, ...`` and ``t = T``) the
-    errors of the segment's own steps, ``E_tau`` for ``t - k1 < tau <= t``,
-    backpropagate through the last ``k2`` steps only:
+    The forward pass runs ``k1`` steps at a time, carrying the state.  The
+    segment ends are ``t_m = min(m k1, T)``, ``m = 1..ceil(T / k1)`` (the last
+    segment may be shorter), with ``t_0 = 0``.  At ``t_m`` the errors of the
+    segment's own steps, ``E_tau`` for ``t_{m-1} < tau <= t_m``, backpropagate
+    through the last ``k2`` steps only (book: :eq:`eq-tbptt`):
 
-    .. math::  \\Delta W(t) = \\sum_{\\tau=t-k_1+1}^{t}\\;\\sum_{i=t-k_2+1}^{\\tau}
-               \\frac{\\partial E_\\tau}{\\partial S_i}\\,\\frac{\\partial^+ S_i}{\\partial W},
+    .. math::  \\Delta W_m = \\sum_{\\tau=t_{m-1}+1}^{t_m}\\;
+               \\sum_{i=\\max(1,\\,t_m-k_2+1)}^{\\tau}
+               \\frac{\\partial E_\\tau}{\\partial S_\\tau}\\,\\frac{dS_\\tau}{dS_i}\\,
+               \\frac{\\partial^+ S_i}{\\partial W},
 
-    and the estimate is ``sum_t Delta W(t)``.  With ``k1 = k2 = T`` it is
+    and the estimate is ``sum_m Delta W_m``.  With ``k1 = k2 = T`` it is
     full BPTT; with ``k1 = 1`` it equals ``bptt(..., at="all", truncate=k2)``.
+    The usual framework loop, which runs ``k`` steps from a detached state and
+    backpropagates their loss, is ``tbptt(..., k, k)``.
 
     Parameters
     ----------
@@ -160,6 +167,142 @@ def tbptt(model, params, xs, ds, k1, k2, at="all", g1="tanh", s0=None) -> TBPTT:
             grads[n] = grads[n] + segments[-1][n]
     fg = model.bptt(params, full_tr, ds, at=at)
     return TBPTT(grads, segments, windows, {n: getattr(fg, n) for n in names}, loss)
+
+
+@dataclass(frozen=True, eq=False)
+class RandomizedTruncation:
+    """Result of :func:`randomized_truncation`: many random-length estimates of one gradient.
+
+    Attributes
+    ----------
+    lengths : ndarray of int, (n,)
+        The truncation length ``K`` drawn for each estimate.
+    estimates : dict name -> ndarray, (n, ...)
+        ``estimates[name][r]``: the reweighted estimate made with ``lengths[r]``.
+    slices : dict name -> ndarray, (J, ...)
+        ``slices[name][j]``: the part of the full gradient carried by paths that
+        span exactly ``j`` Jacobians (``tau - i = j``), for ``j < J``, with
+        ``J = min(T, lengths.max())``.
+    survive : ndarray, (J,)
+        ``survive[j] = P(K > j)``, the probability that distance ``j`` is kept.
+    fixed : dict name -> ndarray
+        Truncation at the fixed length ``k``: ``bptt(..., truncate=k)``.
+    full : dict name -> ndarray
+        Full BPTT of the same loss.
+    """
+
+    lengths: np.ndarray
+    estimates: dict
+    slices: dict
+    survive: np.ndarray
+    fixed: dict
+    full: dict
+
+    def _rel(self, g: dict) -> float:
+        diff = sum(float(np.sum((g[n] - self.full[n]) ** 2)) for n in self.full)
+        return float(np.sqrt(diff / sum(float(np.sum(f**2)) for f in self.full.values())))
+
+    def mean(self, n: int | None = None) -> dict:
+        """The average of the first ``n`` estimates (all by default)."""
+        n = len(self.lengths) if n is None else check.positive_int(n, "n")
+        return {name: e[:n].mean(axis=0) for name, e in self.estimates.items()}
+
+    def rel_bias(self, n: int | None = None) -> float:
+        """``||mean of the first n estimates - g_full|| / ||g_full||``."""
+        return self._rel(self.mean(n))
+
+    @property
+    def fixed_rel_error(self) -> float:
+        """``||g_k - g_full|| / ||g_full||`` for the fixed truncation at ``k``."""
+        return self._rel(self.fixed)
+
+    @property
+    def rel_spread(self) -> float:
+        """Root-mean-square distance of one estimate from the full gradient, over ``||g_full||``."""
+        sq = sum(
+            np.sum((e - self.full[n]) ** 2, axis=tuple(range(1, e.ndim)))
+            for n, e in self.estimates.items()
+        )
+        return float(np.sqrt(np.mean(sq) / sum(float(np.sum(f**2)) for f in self.full.values())))
+
+
+def randomized_truncation(model, params, xs, ds, k, q, n, seed=0, at="last", g1="tanh", s0=None):
+    """Truncation at a random length, reweighted to be unbiased (Tallec & Ollivier 2017).
+
+    Each estimate draws a length ``K = k + G`` with ``G`` geometric,
+    ``P(G >= m) = q**m``, so that a path spanning ``j`` Jacobians survives with
+    probability ``c_j = P(K > j)``: 1 for ``j < k`` and ``q**(j - k + 1)`` beyond.
+    The kept paths are divided by their probability of surviving (book:
+    :eq:`eq-randomized-truncation`):
+
+    .. math::  \\hat g_K = \\sum_{j=0}^{K-1} \\frac{1}{c_j}\\, D_j,
+               \\qquad \\mathbb{E}\\,\\hat g_K = \\sum_j D_j = \\frac{dE}{dW},
+
+    where ``D_j`` is the part of the gradient carried by paths with
+    ``tau - i = j``: ``D_j = g_{j+1} - g_j`` with ``g_m = bptt(..., truncate=m)``.
+    With ``q = 0`` every estimate is the fixed truncation at ``k``.
+
+    Parameters
+    ----------
+    model : module
+        :mod:`rnnlib.rnn` or :mod:`rnnlib.lstm`.
+    params : model.Params
+    xs : array, (T, [B,] D)
+    ds : array, (T, [B,] O)
+    k : int >= 1
+        The length every estimate keeps.
+    q : float in [0, 1)
+        Probability of going one step further back beyond ``k``; the mean
+        length is ``k + q / (1 - q)``.
+    n : int >= 1
+        Number of estimates.
+    seed : int >= 0
+    at : {"all", "last"}
+    g1 : str
+        Hidden activation (:mod:`rnnlib.rnn` only).
+    s0 : array, ([B,] H), optional
+
+    Returns
+    -------
+    RandomizedTruncation
+    """
+    k = check.positive_int(k, "k")
+    q = check.real(q, "q")
+    if not 0.0 <= q < 1.0:
+        raise ValueError(f"q: expected a probability in [0, 1), got {q!r}")
+    n = check.positive_int(n, "n")
+    rng = np.random.default_rng(check.seed(seed))
+    check.choice(at, ("all", "last"), "at")
+    xs = check.array(xs, "xs", ndim=(2, 3))
+    ds = check.array(ds, "ds", ndim=(xs.ndim,))
+    model_module(model, params)
+    kw = hidden_activation(model, g1)
+    tr = model.forward(params, xs, s0=s0, **kw)
+    names = params.names
+    T = xs.shape[0]
+    lengths = k + rng.geometric(1.0 - q, size=n) - 1 if q > 0 else np.full(n, k)
+    J = int(min(T, lengths.max()))
+
+    def truncated(m):
+        g = model.bptt(params, tr, ds, at=at, truncate=m)
+        return {name: getattr(g, name) for name in names}
+
+    g = [{name: np.zeros_like(getattr(params, name)) for name in names}]
+    g += [truncated(m) for m in range(1, J + 1)]
+    slices = {name: np.stack([g[j + 1][name] - g[j][name] for j in range(J)]) for name in names}
+    j = np.arange(J)
+    survive = np.where(j < k, 1.0, q ** np.maximum(j - k + 1, 0).astype(float))
+    # running[m] = sum_{j<m} D_j / c_j, so an estimate with length K is running[min(K, J)]
+    estimates = {}
+    for name, s in slices.items():
+        w = s / survive.reshape((-1,) + (1,) * (s.ndim - 1))
+        running = np.concatenate([np.zeros((1,) + s.shape[1:]), np.cumsum(w, axis=0)])
+        estimates[name] = running[np.minimum(lengths, J)]
+    fixed = g[k] if k <= J else truncated(k)
+    full = model.bptt(params, tr, ds, at=at)
+    return RandomizedTruncation(
+        lengths, estimates, slices, survive, fixed, {name: getattr(full, name) for name in names}
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -71,6 +71,49 @@ def test_segments_and_windows(k1, k2):
     assert 0 < r.rel_error and 0 < r.cosine <= 1
 
 
+def eq_tbptt(p, xs, ds, k1, k2):
+    """The book's eq-tbptt written out: sum over segments m, loss steps tau in the segment,
+    and i from max(1, t_m - k2 + 1) to tau of term i of dE_tau/dW (segment ends
+    t_m = min(m k1, T), the last one possibly short)."""
+    T = xs.shape[0]
+    ends = [min(m * k1, T) for m in range(1, -(-T // k1) + 1)]
+    out = {n: np.zeros_like(getattr(p, n)) for n in p.names}
+    for lo, hi in zip([0] + ends[:-1], ends, strict=True):
+        for tau in range(lo + 1, hi + 1):
+            terms = rl.rnn.bptt(p, rl.rnn.forward(p, xs[:tau]), ds[:tau], at="last").terms
+            for i in range(max(1, hi - k2 + 1), tau + 1):
+                for n in p.names:
+                    out[n] += terms[n][i - 1]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("T", "k1", "k2"), [(23, 5, 8), (10, 3, 3), (10, 4, 10), (7, 7, 7), (9, 2, 5)]
+)
+def test_equals_the_books_formula_with_lower_bound_and_short_last_segment(T, k1, k2):
+    p, xs, ds = data(T, 2)
+    r = tbptt(rl.rnn, p, xs, ds, k1, k2)
+    assert_same(r.grads, eq_tbptt(p, xs, ds, k1, k2))
+
+
+def test_detach_every_k_steps_loop_is_tbptt_k_k():
+    """The framework loop (forward k steps from the detached state, backpropagate their loss),
+    for T a multiple of k; with a short last segment TBPTT(k, k) reaches k steps back there."""
+    T, k = 12, 4
+    p, xs, ds = data(T, 2)
+    total = {n: np.zeros_like(getattr(p, n)) for n in p.names}
+    state = None
+    for a in range(0, T, k):
+        tr = rl.rnn.forward(p, xs[a : a + k], s0=state)
+        g = rl.rnn.bptt(p, tr, ds[a : a + k], at="all")
+        for n in p.names:
+            total[n] += getattr(g, n)
+        state = tr.S[-1]
+    assert_same(total, tbptt(rl.rnn, p, xs, ds, k, k).grads)
+    per_term = rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds, at="all", truncate=k)
+    assert not np.allclose(total["Ws"], per_term.Ws)
+
+
 def test_hand_computed_scalar_case():
     # S_t = u x_t + w S_{t-1}, Y_t = S_t, E = sum_t S_t^2 (targets 0); u = 1, w = 1/2,
     # x = (1, 0, 0) gives S = (1, 1/2, 1/4).

@@ -163,3 +163,129 @@ def test_truncation_profile_is_cached_and_read_only():
 def test_truncation_profile_bad_input_names_argument(kwargs, match):
     with pytest.raises(ValueError, match=rf"^{match}:"):
         truncation_profile(**kwargs)
+
+
+# -- randomized_truncation: unbiased in expectation, biased when q = 0 -----------------------
+
+
+def recall_setup(T=9, B=3, seed=0):
+    task = rl.tasks.recall(T - 1, batch=B, seed=seed)
+    return rl.rnn.init(2, 5, 1, seed=seed), task.xs, task.ds
+
+
+def exact_expectation(r, k, q):
+    """sum_K P(K) g_K over every length, with the tail K >= J lumped (all its estimates agree)."""
+    J = len(r.survive)
+    out = {}
+    for name, s in r.slices.items():
+        w = s / r.survive.reshape((-1,) + (1,) * (s.ndim - 1))
+        running = np.concatenate([np.zeros((1,) + s.shape[1:]), np.cumsum(w, axis=0)])
+        total = np.zeros(s.shape[1:])
+        for K in range(k, J):  # P(K) = q^(K-k) (1 - q)
+            total += q ** (K - k) * (1 - q) * running[K]
+        total += q ** max(J - k, 0) * running[J]  # P(K >= J)
+        out[name] = total
+    return out
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+@pytest.mark.parametrize(("k", "q"), [(1, 0.5), (2, 0.8), (4, 0.3)])
+def test_randomized_truncation_is_unbiased_exactly(at, k, q):
+    p, xs, ds = recall_setup()
+    # enough draws that some reach the start of the sequence, so every slice is present
+    r = rl.truncation.randomized_truncation(rl.rnn, p, xs, ds, k, q, 4000, seed=1, at=at)
+    assert len(r.survive) == xs.shape[0]
+    expected = exact_expectation(r, k, q)
+    for n in p.names:
+        np.testing.assert_allclose(expected[n], r.full[n], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(r.slices[n].sum(axis=0), r.full[n], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+def test_randomized_truncation_estimates_follow_their_definition(at):
+    p, xs, ds = recall_setup()
+    k, q = 2, 0.6
+    r = rl.truncation.randomized_truncation(rl.rnn, p, xs, ds, k, q, 50, seed=3, at=at)
+    tr = rl.rnn.forward(p, xs)
+    assert np.all(r.lengths >= k)
+    np.testing.assert_allclose(r.survive[:k], 1.0)
+    np.testing.assert_allclose(r.survive[k:], q ** np.arange(1, len(r.survive) - k + 1))
+    for idx in (0, 7, 49):
+        K = int(r.lengths[idx])
+        g = [rl.rnn.bptt(p, tr, ds, at=at, truncate=m) for m in range(1, max(K, 1) + 1)]
+        # rebuild g_K = sum_{j<K} (g_{j+1} - g_j) / c_j from truncated BPTT alone
+        for n in p.names:
+            prev, est = 0.0, 0.0
+            for j in range(min(K, xs.shape[0])):
+                cur = getattr(g[j], n)
+                est = est + (cur - prev) / r.survive[j]
+                prev = cur
+            np.testing.assert_allclose(r.estimates[n][idx], est, rtol=1e-10, atol=1e-12)
+
+
+def test_randomized_truncation_mean_approaches_full_while_fixed_stays_biased():
+    p, xs, ds = recall_setup(T=13)
+    r = rl.truncation.randomized_truncation(rl.rnn, p, xs, ds, 3, 0.8, 20000, seed=0)
+    assert r.fixed_rel_error > 0.1
+    assert r.rel_bias() < 0.2 * r.fixed_rel_error
+    # the error of the mean shrinks with more draws (on average like 1/sqrt(n))
+    assert r.rel_bias(20000) < r.rel_bias(200)
+    # the price: a single estimate lies far from the full gradient, farther than the fixed one
+    assert r.rel_spread > r.fixed_rel_error
+
+
+def test_randomized_truncation_with_q_zero_is_fixed_truncation():
+    p, xs, ds = recall_setup()
+    r = rl.truncation.randomized_truncation(rl.rnn, p, xs, ds, 3, 0.0, 5, at="all")
+    ref = rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds, at="all", truncate=3)
+    assert np.all(r.lengths == 3)
+    for n in p.names:
+        np.testing.assert_allclose(r.fixed[n], getattr(ref, n), rtol=1e-13)
+        for e in r.estimates[n]:
+            np.testing.assert_allclose(e, getattr(ref, n), rtol=1e-12, atol=1e-14)
+    assert r.rel_bias() == pytest.approx(r.fixed_rel_error, rel=1e-10)
+
+
+def test_randomized_truncation_works_for_the_lstm():
+    p = rl.lstm.init(2, 3, 1, seed=0)
+    rng = np.random.default_rng(0)
+    xs, ds = rng.normal(size=(6, 2, 2)), rng.normal(size=(6, 2, 1))
+    r = rl.truncation.randomized_truncation(rl.lstm, p, xs, ds, 2, 0.7, 3000, seed=0, at="all")
+    expected = exact_expectation(r, 2, 0.7)
+    for n in p.names:
+        np.testing.assert_allclose(expected[n], r.full[n], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(k=0), "k"),
+        (dict(k=2.5), "k"),
+        (dict(q=1.0), "q"),
+        (dict(q=-0.1), "q"),
+        (dict(q=np.nan), "q"),
+        (dict(n=0), "n"),
+        (dict(seed=-1), "seed"),
+        (dict(at="first"), "at"),
+        (dict(xs=np.zeros((0, 3, 2))), "xs"),
+        (dict(xs=np.full((9, 3, 2), np.nan)), "xs"),
+        (dict(ds=np.zeros((4, 3, 1))), "ds"),
+        (dict(ds=np.zeros((9, 1))), "ds"),
+        (dict(model=np), "model"),
+        (dict(model=rl.lstm), "params"),
+        (dict(g1="cos"), "g1"),
+        (dict(s0=np.zeros(4)), "s0"),
+    ],
+)
+def test_randomized_truncation_bad_input_names_argument(kwargs, match):
+    p, xs, ds = recall_setup()
+    args = dict(model=rl.rnn, params=p, xs=xs, ds=ds, k=2, q=0.5, n=10) | kwargs
+    with pytest.raises(ValueError, match=rf"^{match}:"):
+        rl.truncation.randomized_truncation(**args)
+
+
+def test_randomized_truncation_mean_of_n_checks_n():
+    p, xs, ds = recall_setup()
+    r = rl.truncation.randomized_truncation(rl.rnn, p, xs, ds, 2, 0.5, 10)
+    with pytest.raises(ValueError, match="^n:"):
+        r.mean(0)
