@@ -20,6 +20,14 @@ class Latex(str):
 _READINGS = (None, "immediate", "total")
 
 
+def _stacked(lhs: str, parts: list) -> str:
+    """``lhs = parts[0] + parts[1] + ...``, one summand a line when there are several."""
+    if len(parts) == 1:
+        return f"{lhs} = {parts[0]}"
+    rows = [f"{lhs} ={{}}& {parts[0]}", *(f"&+ {x}" for x in parts[1:])]
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
 def _seed_sum(N, w, general, reading=None):
     last = {
         None: lambda i: _frac(f"S_{i}", w),
@@ -30,13 +38,13 @@ def _seed_sum(N, w, general, reading=None):
         # Y_N reaches S_i through the chain S_{i+1}..S_N: read, it is the total dY_N/dS_i
         middle = _frac("Y_N", "S_i") if reading is None else _dfrac("Y_N", "S_i")
         body = " \\cdot ".join([_frac("E_N", "Y_N"), middle, last("i")])
-        return rf"\sum_{{i=1}}^{{N}} {body}"
+        return [rf"\sum_{{i=1}}^{{N}} {body}"]
     parts = []
     for i in range(N, 0, -1):
         chain = [_frac(f"S_{k}", f"S_{k - 1}") for k in range(N, i, -1)]
         f = [_frac(f"E_{N}", f"Y_{N}"), _frac(f"Y_{N}", f"S_{N}"), *chain, last(i)]
         parts.append(r"\left(" + " \\cdot ".join(f) + r"\right)")
-    return " + ".join(parts)
+    return parts
 
 
 def latex_seed(wrt: str, general: bool = False, reading: str | None = None) -> Latex:
@@ -78,10 +86,10 @@ def latex_seed(wrt: str, general: bool = False, reading: str | None = None) -> L
     if reading is None:
         w = {"Ws": "W_S", "Wx": "W_X"}[wrt]
         lhs = _frac("E_N", "W_S") if general else _frac("E_3", w)
-        return Latex(f"{lhs} = {_seed_sum(3, w, general)}")
+        return Latex(_stacked(lhs, _seed_sum(3, w, general)))
     w = _W[wrt].name
     lhs = _dfrac("E_N" if general else "E_3", w)
-    return Latex(f"{lhs} = {_seed_sum(3, w, general, reading)}")
+    return Latex(_stacked(lhs, _seed_sum(3, w, general, reading)))
 
 
 def latex_general(wrt: str) -> Latex:
@@ -105,11 +113,13 @@ def latex_general(wrt: str) -> Latex:
 def latex_terms(wrt: str, N: int = 3) -> Latex:
     """``dE_N/dW = term_1 + ... + term_N`` in abstract notation, longest path first.
 
+    One term a line (``aligned``) when there are several.
+
     The left side is the total derivative (ordinary ``d``); each term is a
     product of one-step partials ``∂`` ending in an immediate partial ``∂⁺``.
     """
     e = expansion(wrt, N, "identity", "identity")
-    return Latex(f"{e.lhs} = " + " + ".join(t.latex for t in e.terms))
+    return Latex(_stacked(e.lhs, [t.latex for t in e.terms]))
 
 
 def _paren(expr) -> str:
