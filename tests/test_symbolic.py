@@ -186,6 +186,7 @@ def test_seed_readings():
     # the two readings differ in the last factors only: same number of products and chains
     assert imm.count(r"\left(") == tot.count(r"\left(") == 3
     assert printed.count(r"\\") == imm.count(r"\\") == 2  # one product a line
+    assert r"\overset{?}{=}" in tot and "?" not in imm  # reading 2 claims a false equation
     assert imm.count(r"\partial S_3}{\partial S_2}") == tot.count(r"\partial S_3}{\partial S_2}")
     gen = sym.latex_seed("Wx", general=True, reading="total")
     assert r"\frac{d Y_N}{d S_i}" in gen and r"\frac{d S_i}{d W_x}" in gen

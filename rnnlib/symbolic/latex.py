@@ -20,11 +20,11 @@ class Latex(str):
 _READINGS = (None, "immediate", "total")
 
 
-def _stacked(lhs: str, parts: list) -> str:
+def _stacked(lhs: str, parts: list, rel: str = "=") -> str:
     """``lhs = parts[0] + parts[1] + ...``, one summand a line when there are several."""
     if len(parts) == 1:
-        return f"{lhs} = {parts[0]}"
-    rows = [f"{lhs} ={{}}& {parts[0]}", *(f"&+ {x}" for x in parts[1:])]
+        return f"{lhs} {rel} {parts[0]}"
+    rows = [f"{lhs} {rel}{{}}& {parts[0]}", *(f"&+ {x}" for x in parts[1:])]
     return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
 
@@ -67,7 +67,8 @@ def latex_seed(wrt: str, general: bool = False, reading: str | None = None) -> L
       ``S_{i-1}`` an argument held fixed, ``∂⁺S_i/∂W``.  This reading is the
       correct gradient (book: :eq:`eq-dE3-dWs`).
     - ``"total"``: the total derivative ``dS_i/dW`` (every path).  This reading
-      counts the paths through earlier steps more than once.
+      counts the paths through earlier steps more than once, so the equation it
+      claims is false in general: it is written with ``\\overset{?}{=}``.
     """
     _choice(wrt, WRT, "wrt")
     if not isinstance(general, bool):
@@ -89,7 +90,8 @@ def latex_seed(wrt: str, general: bool = False, reading: str | None = None) -> L
         return Latex(_stacked(lhs, _seed_sum(3, w, general)))
     w = _W[wrt].name
     lhs = _dfrac("E_N" if general else "E_3", w)
-    return Latex(_stacked(lhs, _seed_sum(3, w, general, reading)))
+    rel = r"\overset{?}{=}" if reading == "total" else "="
+    return Latex(_stacked(lhs, _seed_sum(3, w, general, reading), rel))
 
 
 def latex_general(wrt: str) -> Latex:
