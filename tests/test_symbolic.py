@@ -1,6 +1,7 @@
 """rnnlib.symbolic: the chain-rule sums, proved equal to the derivative and to rnn.bptt."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -152,6 +153,64 @@ def test_latex_forms():
     assert sym.expansion("Ws", 2)._repr_latex_().startswith("$$")
 
 
+def _book_forms():
+    """Every LaTeX form that speaks the book's notation (not the seed as printed)."""
+    out = [sym.latex_general(w) for w in sym.WRT]
+    for w in sym.WRT:
+        out += [sym.latex_terms(w, 3), sym.latex_factors(w, 3), sym.latex_expansion(w, 3)]
+        out += [sym.latex_concrete(w, 2), sym.expansion(w, 2)._repr_latex_()]
+        out += [sym.latex_seed(w, reading=r) for r in ("immediate", "total")]
+    out += [sym.latex_seed(w, True, r) for w in ("Ws", "Wx") for r in ("immediate", "total")]
+    return out + [sym.vector_case().latex()]
+
+
+def test_book_notation_total_d_and_immediate_only_in_numerators():
+    for text in _book_forms():
+        assert not re.search(r"\\frac\{[^{}]*\}\{\\ipartial", text), text  # never below the bar
+        assert r"\partial E_{N}}{\partial W" not in text and r"\partial E_3}{\partial W" not in text
+    for w, name in zip(sym.WRT, ("W_x", "W_s", "W_y"), strict=True):
+        assert rf"\frac{{d E_{{3}}}}{{d {name}}} =" in sym.latex_terms(w, 3)
+        assert sym.latex_general(w).startswith(rf"\frac{{d E_N}}{{d {name}}} = ")
+    # the one-step partials keep a plain partial; the column gradient is a nabla
+    assert r"\frac{\partial S_{3}}{\partial S_{2}}" in sym.latex_terms("Ws", 3)
+    assert r"\nabla_{S_{t-1}} E_N" in sym.vector_case().latex()
+
+
+def test_seed_readings():
+    printed = sym.latex_seed("Ws")
+    assert "W_S" in printed and r"\frac{d" not in printed  # a quotation: the seed's partials
+    imm, tot = sym.latex_seed("Ws", reading="immediate"), sym.latex_seed("Ws", reading="total")
+    for S in ("S_1", "S_2", "S_3"):
+        assert rf"\frac{{\ipartial {S}}}{{\partial W_s}}" in imm
+        assert rf"\frac{{d {S}}}{{d W_s}}" in tot and rf"\ipartial {S}" not in tot
+    # the two readings differ in the last factors only: same number of products and chains
+    assert imm.count(r"\left(") == tot.count(r"\left(") == 3
+    assert printed.count(r"\\") == imm.count(r"\\") == 2  # one product a line
+    assert r"\overset{?}{=}" in tot and "?" not in imm  # reading 2 claims a false equation
+    assert imm.count(r"\partial S_3}{\partial S_2}") == tot.count(r"\partial S_3}{\partial S_2}")
+    gen = sym.latex_seed("Wx", general=True, reading="total")
+    assert r"\frac{d Y_N}{d S_i}" in gen and r"\frac{d S_i}{d W_x}" in gen
+    assert sym.latex_seed("Wy", reading="total") == sym.latex_seed("Wy", reading="immediate")
+
+
+@pytest.mark.parametrize("g1", ["tanh", "sigmoid"])
+def test_seed_total_reading_overcounts_and_immediate_reading_is_the_gradient(g1):
+    """The arithmetic behind the two readings, at N = 3 in SymPy, exactly."""
+    m, e = sym.model(3, g1), sym.expansion("Ws", 3, g1)
+    grad = sym.gradient("Ws", 3, g1)
+    imm, tot = 0, 0
+    for t in e.terms:  # prefix = every factor but the last, then the last factor read two ways
+        prefix = sp.Mul(*(f.expr for f in t.factors[:-1])).xreplace(m.explicit)
+        imm += prefix * t.factors[-1].expr.xreplace(m.explicit)
+        tot += prefix * _diff.diff(m.S[t.i], sym.W_s)  # dS_i/dW_s, every path
+    vals = sym.values(3, seed=2)
+    g, i_, t_ = sym.evaluate([grad, imm, tot], vals)
+    assert i_ == pytest.approx(g, rel=1e-13)
+    # reading 2 = the gradient + the paths through S_2 once more + through S_1 twice more
+    assert abs(t_ - g) > 1e-3 * abs(g)
+    assert sp.simplify(sp.expand(imm - grad)) == 0
+
+
 @pytest.mark.parametrize("g1", sym.ACTIVATIONS)
 def test_vector_case_diag_and_transpose(g1):
     v = sym.vector_case(g1)
@@ -246,6 +305,9 @@ def test_rnn_model_is_the_same_model():
         (lambda: sym.evaluate([sym.W_x / sym.W_x], {"W_x": float("inf")}), "vals"),
         (lambda: sym.compare(2, vals=sym.values(2), seed=-1), "seed"),
         (lambda: sym.latex_seed("Ws", general="no"), "general"),
+        (lambda: sym.latex_seed("Ws", reading="both"), "reading"),
+        (lambda: sym.latex_seed("Ws", reading=["total"]), "reading"),
+        (lambda: sym.latex_seed("Wy", general=True), "general"),
         (lambda: sym.latex_concrete("Ws", 2, explicit=1), "explicit"),
         (lambda: sym.latex_general(None), "wrt"),
         (lambda: sym.vector_case(None), "g1"),

@@ -10,14 +10,19 @@ in symbols named ``W_x, W_s, W_y, x_1..x_N, S_0, d_N``.  The gradient of
 ``E_N`` with respect to ``W_s`` (book: :eq:`eq-bptt-general`) is a sum of
 ``N`` chain-rule terms, one per step ``i`` that uses the weight,
 
-.. math::  \frac{\partial E_N}{\partial W_s} = \sum_{i=1}^{N}
+.. math::  \frac{dE_N}{dW_s} = \sum_{i=1}^{N}
            \frac{\partial E_N}{\partial Y_N}\frac{\partial Y_N}{\partial S_N}
            \Bigl(\prod_{k=i+1}^{N}\frac{\partial S_k}{\partial S_{k-1}}\Bigr)
            \frac{\ipartial S_i}{\partial W_s},
 
-where ``\ipartial`` (the book's macro for ``\partial^{+}``) is the immediate
-partial that holds ``S_{i-1}`` fixed.  At ``t = N = 3`` with ``g1 = tanh``,
-``g2 = identity`` the three terms are, with ``S_k`` short for the state::
+in the book's notation: ``d`` for the total derivative (every path), plain
+``\partial`` for the partial of one step's formula with respect to an
+explicit argument, and ``\ipartial`` (the book's macro for ``\partial^{+}``,
+after Pascanu, Mikolov and Bengio 2013) for the immediate partial, which holds
+``S_{i-1}`` fixed.  The product runs upward with the latest factor on the
+left, ``\prod_{k=i+1}^{N} A_k = A_N A_{N-1} \cdots A_{i+1}``.  At ``t = N = 3``
+with ``g1 = tanh``, ``g2 = identity`` the three terms are, with ``S_k`` short
+for the state::
 
     >>> for t in expansion("Ws", 3).terms: print(t.i, t.expr)
     1 2*S_0*W_s**2*W_y*(1 - S_1**2)*(1 - S_2**2)*(1 - S_3**2)*(Y_3 - d_3)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .scalar import _W, WRT, _choice, _frac, expansion
+from .scalar import _W, WRT, _choice, _dfrac, _frac, expansion
 
 
 class Latex(str):
@@ -17,56 +17,111 @@ class Latex(str):
         return rf"$$\def\ipartial{{\partial^{{+}}}} {self}$$"
 
 
-def _seed_sum(N, w, general):
+_READINGS = (None, "immediate", "total")
+
+
+def _stacked(lhs: str, parts: list, rel: str = "=") -> str:
+    """``lhs = parts[0] + parts[1] + ...``, one summand a line when there are several."""
+    if len(parts) == 1:
+        return f"{lhs} {rel} {parts[0]}"
+    rows = [f"{lhs} {rel}{{}}& {parts[0]}", *(f"&+ {x}" for x in parts[1:])]
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
+def _seed_sum(N, w, general, reading=None):
+    last = {
+        None: lambda i: _frac(f"S_{i}", w),
+        "immediate": lambda i: _frac(f"S_{i}", w, immediate=True),
+        "total": lambda i: _dfrac(f"S_{i}", w),
+    }[reading]
     if general:
-        body = " \\cdot ".join([_frac("E_N", "Y_N"), _frac("Y_N", "S_i"), _frac("S_i", w)])
-        return rf"\sum_{{i=1}}^{{N}} {body}"
+        # Y_N reaches S_i through the chain S_{i+1}..S_N: read, it is the total dY_N/dS_i
+        middle = _frac("Y_N", "S_i") if reading is None else _dfrac("Y_N", "S_i")
+        body = " \\cdot ".join([_frac("E_N", "Y_N"), middle, last("i")])
+        return [rf"\sum_{{i=1}}^{{N}} {body}"]
     parts = []
     for i in range(N, 0, -1):
         chain = [_frac(f"S_{k}", f"S_{k - 1}") for k in range(N, i, -1)]
-        f = [_frac(f"E_{N}", f"Y_{N}"), _frac(f"Y_{N}", f"S_{N}"), *chain, _frac(f"S_{i}", w)]
+        f = [_frac(f"E_{N}", f"Y_{N}"), _frac(f"Y_{N}", f"S_{N}"), *chain, last(i)]
         parts.append(r"\left(" + " \\cdot ".join(f) + r"\right)")
-    return " + ".join(parts)
+    return parts
 
 
-def latex_seed(wrt: str, general: bool = False) -> Latex:
-    """The seed tutorial's formula as printed (capital subscripts, its errors kept).
+def latex_seed(wrt: str, general: bool = False, reading: str | None = None) -> Latex:
+    """The seed tutorial's formula: as printed, or in one of its two readings.
 
-    ``general=False``: the ``t = 3`` sum, whose last factors ``dS_i/dW`` are
-    meant as immediate partials.  ``general=True``: its general formula, which
-    hides the Jacobian product inside ``dY_N/dS_i`` and, for ``"Wx"``, is
-    labelled ``dE_N/dW_S``.  The seed gives ``"Wy"`` at ``t = 3`` only.
+    ``reading=None``: as printed, a quotation in the tutorial's own notation
+    (``∂`` throughout, even on the left where the book writes the total ``d``,
+    and capital subscripts ``W_S``, ``W_X``, ``W_Y``).  ``general=False`` gives
+    the ``t = 3`` sum, ``general=True`` its general formula, which hides the
+    Jacobian product inside ``∂Y_N/∂S_i`` and, for ``"Wx"``, is labelled
+    ``∂E_N/∂W_S``.  The seed gives ``"Wy"`` at ``t = 3`` only.
+
+    The printed last factor ``∂S_i/∂W`` of each product is ambiguous, and
+    ``reading`` writes the formula in the book's notation under one of its two
+    readings (left side ``dE/dW``, the weight's own name; in the general
+    formula the middle factor becomes the total ``dY_N/dS_i``, the Jacobian
+    chain it hides):
+
+    - ``"immediate"``: the partial of step ``i``'s formula, its input
+      ``S_{i-1}`` an argument held fixed, ``∂⁺S_i/∂W``.  This reading is the
+      correct gradient (book: :eq:`eq-dE3-dWs`).
+    - ``"total"``: the total derivative ``dS_i/dW`` (every path).  This reading
+      counts the paths through earlier steps more than once, so the equation it
+      claims is false in general: it is written with ``\\overset{?}{=}``.
     """
     _choice(wrt, WRT, "wrt")
     if not isinstance(general, bool):
         raise ValueError(f"general: expected True or False, got {general!r}")
+    if reading is not None and (not isinstance(reading, str) or reading not in _READINGS):
+        raise ValueError(f"reading: expected one of {list(_READINGS)}, got {reading!r}")
     if wrt == "Wy":
-        return Latex(f"{_frac('E_3', 'W_y')} = {_frac('E_3', 'Y_3')} \\cdot {_frac('Y_3', 'W_Y')}")
-    w = {"Ws": "W_S", "Wx": "W_X"}[wrt]
-    lhs = _frac("E_N", "W_S") if general else _frac("E_3", w)
-    return Latex(f"{lhs} = {_seed_sum(3, w, general)}")
+        if general:
+            raise ValueError("general: the seed gives no general formula for wrt = 'Wy'")
+        if reading is None:
+            return Latex(
+                f"{_frac('E_3', 'W_y')} = {_frac('E_3', 'Y_3')} \\cdot {_frac('Y_3', 'W_Y')}"
+            )
+        # W_y is used once and no state depends on it: both readings coincide
+        return Latex(f"{_dfrac('E_3', 'W_y')} = {_frac('E_3', 'Y_3')} \\cdot {_frac('Y_3', 'W_y')}")
+    if reading is None:
+        w = {"Ws": "W_S", "Wx": "W_X"}[wrt]
+        lhs = _frac("E_N", "W_S") if general else _frac("E_3", w)
+        return Latex(_stacked(lhs, _seed_sum(3, w, general)))
+    w = _W[wrt].name
+    lhs = _dfrac("E_N" if general else "E_3", w)
+    rel = r"\overset{?}{=}" if reading == "total" else "="
+    return Latex(_stacked(lhs, _seed_sum(3, w, general, reading), rel))
 
 
 def latex_general(wrt: str) -> Latex:
     """The corrected general formula for ``dE_N/dW`` (book: :eq:`eq-bptt-general`)::
 
-        dE_N/dW_s = sum_{i=1}^N dE_N/dY_N dY_N/dS_N (prod_{k=i+1}^N dS_k/dS_{k-1}) d+S_i/dW_s
+        dE_N/dW_s = sum_{i=1}^N ∂E_N/∂Y_N ∂Y_N/∂S_N (prod_{k=i+1}^N ∂S_k/∂S_{k-1}) ∂⁺S_i/∂W_s
 
-    ``d+`` marks the immediate partial.
+    ``d`` on the left is the total derivative, ``∂⁺`` the immediate partial,
+    and the product runs upward with the latest factor on the left
+    (``∂S_N/∂S_{N-1} ... ∂S_{i+1}/∂S_i``).
     """
     _choice(wrt, WRT, "wrt")
     w = _W[wrt].name
     if wrt == "Wy":
-        return Latex(f"{_frac('E_N', w)} = {_frac('E_N', 'Y_N')} {_frac('Y_N', w)}")
+        return Latex(f"{_dfrac('E_N', w)} = {_frac('E_N', 'Y_N')} {_frac('Y_N', w)}")
     chain = rf"\left(\prod_{{k=i+1}}^{{N}} {_frac('S_k', 'S_{k-1}')}\right)"
     body = f"{_frac('E_N', 'Y_N')} {_frac('Y_N', 'S_N')} {chain} {_frac('S_i', w, True)}"
-    return Latex(rf"{_frac('E_N', w)} = \sum_{{i=1}}^{{N}} {body}")
+    return Latex(rf"{_dfrac('E_N', w)} = \sum_{{i=1}}^{{N}} {body}")
 
 
 def latex_terms(wrt: str, N: int = 3) -> Latex:
-    """``dE_N/dW = term_1 + ... + term_N`` in abstract notation (``\\ipartial`` last)."""
+    """``dE_N/dW = term_1 + ... + term_N`` in abstract notation, longest path first.
+
+    One term a line (``aligned``) when there are several.
+
+    The left side is the total derivative (ordinary ``d``); each term is a
+    product of one-step partials ``∂`` ending in an immediate partial ``∂⁺``.
+    """
     e = expansion(wrt, N, "identity", "identity")
-    return Latex(f"{e.lhs} = " + " + ".join(t.latex for t in e.terms))
+    return Latex(_stacked(e.lhs, [t.latex for t in e.terms]))
 
 
 def _paren(expr) -> str:

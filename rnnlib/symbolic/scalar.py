@@ -65,7 +65,13 @@ def _args(wrt, N, g1, g2) -> tuple:
 
 
 def _frac(num, den, immediate=False):
+    """``∂num/∂den``; with ``immediate``, ``∂⁺`` (``\\ipartial``) in the numerator only."""
     return rf"\frac{{\{'ipartial' if immediate else 'partial'} {num}}}{{\partial {den}}}"
+
+
+def _dfrac(num, den):
+    """The total derivative ``d num/d den`` (every path), written with an ordinary d."""
+    return rf"\frac{{d {num}}}{{d {den}}}"
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ class Factor:
 
 @dataclass(frozen=True)
 class Term:
-    """Term ``i`` of ``dE_N/dW``: a product of :class:`Factor`."""
+    """Term ``i`` of the total derivative ``dE_N/dW``: a product of :class:`Factor`."""
 
     wrt: str
     i: int
@@ -167,7 +173,7 @@ class Term:
 
     @property
     def latex(self) -> str:
-        """The abstract product, e.g. ``dE_3/dY_3 dY_3/dS_3 dS_3/dS_2 d+S_2/dW_s``."""
+        """The abstract product, e.g. ``∂E_3/∂Y_3 ∂Y_3/∂S_3 ∂S_3/∂S_2 ∂⁺S_2/∂W_s``."""
         return " ".join(f.latex for f in self.factors)
 
     @property
@@ -189,7 +195,8 @@ class Expansion:
 
     @property
     def lhs(self) -> str:
-        return _frac(f"E_{{{self.N}}}", _W[self.wrt])
+        """The total derivative ``dE_N/dW`` as LaTeX (ordinary d: every path)."""
+        return _dfrac(f"E_{{{self.N}}}", _W[self.wrt])
 
     def _repr_latex_(self):
         from .latex import latex_expansion  # display builds on this module, not the reverse
@@ -230,14 +237,17 @@ def _explicit(factors, m):
 
 
 def expansion(wrt: str, N: int = 3, g1: str = "tanh", g2: str = "identity") -> Expansion:
-    """The chain-rule terms of ``dE_N/dW`` factor by factor.
+    """The chain-rule terms of the total derivative ``dE_N/dW`` factor by factor.
 
     Term ``i`` (``i = 1..N`` for ``"Ws"``, ``"Wx"``) has the factors
-    ``dE_N/dY_N, dY_N/dS_N, dS_N/dS_{N-1}, ..., dS_{i+1}/dS_i, d+S_i/dW``;
-    ``"Wy"`` has one term ``dE_N/dY_N dY_N/dW_y``.  For ``N = 3``, ``tanh``::
+    ``∂E_N/∂Y_N, ∂Y_N/∂S_N, ∂S_N/∂S_{N-1}, ..., ∂S_{i+1}/∂S_i, ∂⁺S_i/∂W``:
+    the partials of one step's formula with respect to an explicit argument,
+    latest step first, then the immediate partial ``∂⁺`` of step ``i`` (its
+    input ``S_{i-1}`` held fixed).  ``"Wy"`` has one term
+    ``∂E_N/∂Y_N ∂Y_N/∂W_y``.  For ``N = 3``, ``tanh``::
 
-        dE_3/dY_3 = 2 (Y_3 - d_3)        dY_3/dS_3  = W_y
-        dS_3/dS_2 = W_s (1 - S_3^2)      d+S_3/dW_s = S_2 (1 - S_3^2)
+        ∂E_3/∂Y_3 = 2 (Y_3 - d_3)        ∂Y_3/∂S_3  = W_y
+        ∂S_3/∂S_2 = W_s (1 - S_3^2)      ∂⁺S_3/∂W_s = S_2 (1 - S_3^2)
 
     Returns
     -------
