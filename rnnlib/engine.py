@@ -60,6 +60,27 @@ def warn_nonfinite(message: str, stacklevel: int = 3) -> None:
     warnings.warn(message, NonFiniteWarning, stacklevel=stacklevel)
 
 
+class Names:
+    """The ``names`` of a dataclass with optional fields (such as biases).
+
+    On the class it is every field the dataclass can hold, required first;
+    on an instance it is the fields that instance holds (the optional ones
+    that are not None), in the same order.  Code that iterates over
+    parameters or gradients (``train.sgd``, the clipping and the gradient
+    checker) reads ``obj.names`` and so sees exactly the arrays present.
+    """
+
+    def __init__(self, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+        self.required, self.optional = tuple(required), tuple(optional)
+        self.every = self.required + self.optional
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self.every
+        d = obj.__dict__
+        return self.required + tuple(n for n in self.optional if d.get(n) is not None)
+
+
 class ParamsBase:
     """Mixin for a model's parameter dataclass: every array is validated once, when set.
 
@@ -67,20 +88,34 @@ class ParamsBase:
     is built *and* whenever it is assigned later (``p.Ws = ...``, which must
     keep the shape); ``_check_shapes`` (per model) checks how the fields
     fit together.  The arrays stored are the arrays the model computes with,
-    so the forward and backward passes trust them.
+    so the forward and backward passes trust them.  Fields listed in
+    ``optional`` may be None (absent); whether one is present is fixed when
+    the dataclass is built.
     """
 
     names: tuple[str, ...] = ()
     biases: tuple[str, ...] = ()  # 1-D fields; the others are matrices
+    optional: tuple[str, ...] = ()  # fields that may be None
 
     def __setattr__(self, name, value):
-        if name not in self.names and not name.startswith("_"):  # a typo would be ignored silently
-            fields = ", ".join(self.names)
+        every = type(self).names
+        if name not in every and not name.startswith("_"):  # a typo would be ignored silently
+            fields = ", ".join(every)
             raise ValueError(f"{name}: {type(self).__name__} has no such field; fields: {fields}")
-        if name in self.names:
-            value = check.array(value, name, ndim=(1,) if name in self.biases else (2,))
+        if name in every:
             old = self.__dict__.get(name)
-            if self.__dict__.get("_ready") and old is not None:
+            ready = self.__dict__.get("_ready")
+            if value is None and name in self.optional:
+                if ready and old is not None:
+                    raise ValueError(f"{name}: cannot be removed once the parameters are built")
+                object.__setattr__(self, name, None)
+                return
+            value = check.array(value, name, ndim=(1,) if name in self.biases else (2,))
+            if ready and old is None and name in self.optional:
+                raise ValueError(
+                    f"{name}: these parameters were built without it; build new ones instead"
+                )
+            if ready:
                 check.shape(value, old.shape, name)
         object.__setattr__(self, name, value)
 
@@ -93,7 +128,7 @@ class ParamsBase:
 
     def copy(self):
         """A deep copy (new arrays)."""
-        return type(self)(*(getattr(self, n) for n in self.names))
+        return type(self)(**{n: getattr(self, n) for n in self.names})
 
 
 @dataclass

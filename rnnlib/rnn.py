@@ -2,9 +2,14 @@
 
 Model (book: :eq:`eq-rnn-state`, :eq:`eq-rnn-output`, :eq:`eq-error`)::
 
-    a_t = Wx x_t + Ws S_{t-1}        S_t = g1(a_t)
-    z_t = Wy S_t                     Y_t = g2(z_t)
-    E_t = ||d_t - Y_t||^2
+    a_t = Wx x_t + Ws S_{t-1} [+ bs]     S_t = g1(a_t)
+    z_t = Wy S_t [+ by]                  Y_t = g2(z_t)
+    E_t = ||d_t - Y_t||^2                (kind="squared", the book's loss)
+    E_t = -log Y_t[d_t]                  (kind="cross_entropy", with g2="softmax")
+
+The biases ``bs`` and ``by`` are optional (``init(..., bias=True)``); the
+book's network has none.  With the softmax output and the cross-entropy
+loss the error at the output is ``dE_t/dz_t = Y_t - onehot(d_t)``.
 
 Shapes are time-major: ``xs`` is ``(T, D)`` for one sequence or ``(T, B, D)``
 for a batch of ``B``; ``S`` is ``(T+1, [B,] H)`` with ``S[0] = S_0``.
@@ -18,8 +23,11 @@ import numpy as np
 
 from . import _validate as check
 from .activations import get as activation
+from .activations import log_softmax, output_backward
+from .activations import output as output_activation
 from .engine import (
     GradsReport,
+    Names,
     ParamsBase,
     Terms,
     TraceBase,
@@ -33,6 +41,10 @@ from .engine import (
 )
 
 LOSS_MODES = ("last", "all")
+#: The losses: ``"squared"`` (the book's) and ``"cross_entropy"`` (needs ``g2="softmax"``).
+LOSS_KINDS = ("squared", "cross_entropy")
+WEIGHT_NAMES = ("Wx", "Ws", "Wy")
+BIAS_NAMES = ("bs", "by")
 #: The state carried from step to step: ``forward``'s argument -> the Trace array holding it.
 STATE = {"s0": "S"}
 #: The activations ``forward`` lets a caller choose.
@@ -41,7 +53,7 @@ ACTIVATION_ARGS = ("g1", "g2")
 
 @dataclass
 class Params(ParamsBase):
-    """Weights of the simple RNN (no biases, as in the book).
+    """Weights of the simple RNN, and optionally its biases (the book's network has none).
 
     Lists and integer or float arrays are converted to new float64 arrays
     when the dataclass is built or a field is assigned (keeping its shape);
@@ -53,13 +65,20 @@ class Params(ParamsBase):
     Wx : ndarray, (H, D)   input to state
     Ws : ndarray, (H, H)   state to state
     Wy : ndarray, (O, H)   state to output
+    bs : ndarray, (H,) or None   state bias, in ``a_t = Wx x_t + Ws S_{t-1} + bs``
+    by : ndarray, (O,) or None   output bias, in ``z_t = Wy S_t + by``
+    names : tuple of str
+        The fields present: ``("Wx", "Ws", "Wy")``, then ``"bs"`` and ``"by"`` if set.
     """
 
     Wx: np.ndarray
     Ws: np.ndarray
     Wy: np.ndarray
-    names = ("Wx", "Ws", "Wy")
-    biases = ()
+    bs: np.ndarray | None = None
+    by: np.ndarray | None = None
+    names = Names(WEIGHT_NAMES, BIAS_NAMES)
+    biases = BIAS_NAMES
+    optional = BIAS_NAMES
 
     def _check_shapes(self) -> None:
         check.nonempty(self.Wx, "Wx", "H and D")
@@ -67,6 +86,10 @@ class Params(ParamsBase):
         check.shape(self.Ws, (H, H), "Ws")
         if self.Wy.shape[1] != H or self.Wy.shape[0] == 0:
             raise ValueError(f"Wy: expected shape (O, {H}) with O >= 1, got {self.Wy.shape}")
+        if self.bs is not None:
+            check.shape(self.bs, (H,), "bs")
+        if self.by is not None:
+            check.shape(self.by, (self.Wy.shape[0],), "by")
 
     @property
     def dims(self) -> tuple[int, int, int]:
@@ -74,7 +97,9 @@ class Params(ParamsBase):
         return self.Wx.shape[1], self.Wx.shape[0], self.Wy.shape[0]
 
 
-def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0) -> Params:
+def init(
+    n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0, bias: bool = False
+) -> Params:
     """Random weights ``N(0, scale^2 / fan_in)``; ``scale`` sets the spectral radius of Ws near it.
 
     Parameters
@@ -85,16 +110,23 @@ def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, scale: float = 1.0
     scale : float
         Multiplies every weight; for large ``H`` the spectral radius of ``Ws``
         is close to ``scale`` (circular law).
+    bias : bool
+        Add the biases ``bs`` (H,) and ``by`` (O,), both starting at zero.
+        The weights are the same as without them (same seed, same draws).
     """
     D = check.positive_int(n_in, "n_in")
     H = check.positive_int(n_hidden, "n_hidden")
     O = check.positive_int(n_out, "n_out")
     scale = check.positive(scale, "scale")
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"bias: expected True or False, got {bias!r}")
     rng = np.random.default_rng(check.seed(seed))
     return Params(
         Wx=rng.normal(0.0, scale / np.sqrt(D), (H, D)),
         Ws=rng.normal(0.0, scale / np.sqrt(H), (H, H)),
         Wy=rng.normal(0.0, scale / np.sqrt(H), (O, H)),
+        bs=np.zeros(H) if bias else None,
+        by=np.zeros(O) if bias else None,
     )
 
 
@@ -107,9 +139,9 @@ class Trace(TraceBase):
     xs : ndarray, (T, [B,] D)     a copy of the input
     A : ndarray, (T, [B,] H)      ``A[t-1] = a_t``, the state pre-activation
     S : ndarray, (T+1, [B,] H)    ``S[t] = S_t``; ``S[0]`` is the initial state
-    Z : ndarray, (T, [B,] O)      ``Z[t-1] = z_t = Wy S_t``
-    Y : ndarray, (T, [B,] O)      ``Y[t-1] = Y_t``
-    g1, g2 : str
+    Z : ndarray, (T, [B,] O)      ``Z[t-1] = z_t = Wy S_t (+ by)``
+    Y : ndarray, (T, [B,] O)      ``Y[t-1] = Y_t = g2(z_t)``
+    g1, g2 : str                  ``g2`` may be ``"softmax"``
     """
 
     xs: np.ndarray
@@ -133,7 +165,8 @@ def _trace(tr, p=None) -> Trace:
 def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> Trace:
     """Run the network over a sequence (or a batch of them).
 
-    ``S_t = g1(Wx x_t + Ws S_{t-1})``, ``Y_t = g2(Wy S_t)``.
+    ``S_t = g1(Wx x_t + Ws S_{t-1} + bs)``, ``Y_t = g2(Wy S_t + by)`` (the
+    biases only if ``p`` has them).
 
     Parameters
     ----------
@@ -141,26 +174,33 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     xs : array, (T, D) or (T, B, D)
     s0 : array, (H,) or (B, H), optional
         Initial state ``S_0``; zeros by default.
-    g1, g2 : str
-        Hidden and output activation names.
+    g1 : str
+        Hidden activation, element-wise: ``"tanh"``, ``"sigmoid"``, ``"relu"``, ``"identity"``.
+    g2 : str
+        Output activation: one of those, or ``"softmax"``
+        (``Y_t = exp(z_t) / sum_k exp(z_t)_k`` over the output axis).
 
     Returns
     -------
     Trace
     """
     D, H, _ = _params(p)
-    f1, f2 = activation(g1, "g1"), activation(g2, "g2")
+    f1, f2 = activation(g1, "g1"), output_activation(g2, "g2")
     xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     S = np.empty((T + 1,) + batch + (H,))
     S[0] = 0.0 if s0 is None else _initial_state(s0, batch + (H,))
     with np.errstate(over="ignore", invalid="ignore"):
         A = xs @ p.Wx.T  # the input projection of every step in one product
+        if p.bs is not None:
+            A += p.bs
         WsT = p.Ws.T
         for t in range(T):  # only the recurrence itself is sequential
             A[t] += S[t] @ WsT
             S[t + 1] = f1.f(A[t])
         Z = S[1:] @ p.Wy.T
+        if p.by is not None:
+            Z += p.by
         Y = f2.f(Z)
     tr = Trace(xs, A, S, Z, Y, f1.name, f2.name)
     warn_forward(tr, "rnn")
@@ -173,38 +213,86 @@ def _initial_state(s0, shape):
     return s0
 
 
-def _targets(tr, ds) -> np.ndarray:
+def _targets(tr, ds, kind: str = "squared") -> np.ndarray:
+    """``ds`` checked against ``tr.Y``; for cross-entropy, as probability rows ``(T, [B,] O)``."""
     check.instance(tr, TraceBase, "tr", "a Trace (from rnnlib.rnn.forward or rnnlib.lstm.forward)")
-    ds = check.array(ds, "ds", ndim=(tr.Y.ndim,))
-    check.shape(ds, tr.Y.shape, "ds")
-    return ds
+    check.choice(kind, LOSS_KINDS, "kind")
+    if kind == "squared":
+        ds = check.array(ds, "ds", ndim=(tr.Y.ndim,))
+        check.shape(ds, tr.Y.shape, "ds")
+        return ds
+    if tr.g2 != "softmax":
+        raise ValueError(
+            f"kind: 'cross_entropy' needs the softmax output (forward(..., g2='softmax')); "
+            f"this trace has g2={tr.g2!r}"
+        )
+    return _class_targets(ds, tr.Y.shape)
 
 
-def loss(tr: Trace, ds, at: str = "last") -> float:
-    """Squared error ``E = sum_t ||d_t - Y_t||^2`` (summed over the batch too).
+def _class_targets(ds, shape) -> np.ndarray:
+    """Class indices ``(T, [B])`` or one-hot rows ``(T, [B,] O)`` as rows ``(T, [B,] O)``."""
+    try:
+        raw = np.asarray(ds) if not isinstance(ds, (str, bytes)) else None
+    except (TypeError, ValueError):  # ragged nested lists
+        raw = None
+    if raw is not None and raw.dtype.kind in "iu":  # integers: indices, or integer one-hot rows
+        if raw.ndim == len(shape):
+            raw = raw.astype(np.float64)
+    else:
+        raw = check.array(ds, "ds")  # refuses str, bool, complex, NaN ...
+        if raw.ndim != len(shape):
+            raise ValueError(
+                f"ds: class indices must be integers (got {raw.dtype} data of shape "
+                f"{raw.shape}), or give one-hot rows of shape {shape}"
+            )
+    O = shape[-1]
+    if raw.ndim == len(shape) - 1:  # class indices d_t
+        check.shape(raw, shape[:-1], "ds")
+        if raw.size and (raw.min() < 0 or raw.max() >= O):
+            bad = raw[(raw < 0) | (raw >= O)].flat[0]
+            raise ValueError(f"ds: class index {bad} out of range for O = {O} classes")
+        return (raw[..., None] == np.arange(O)).astype(np.float64)
+    check.shape(raw, shape, "ds")
+    if np.any(raw < 0) or np.any(np.abs(raw.sum(axis=-1) - 1.0) > 1e-9):
+        raise ValueError("ds: one-hot rows must be >= 0 and sum to 1 over the O classes")
+    return raw
+
+
+def loss(tr: Trace, ds, at: str = "last", kind: str = "squared") -> float:
+    """The loss ``E = sum_t E_t`` over the steps ``at`` selects (summed over the batch too).
+
+    ``kind="squared"`` (the book's): ``E_t = ||d_t - Y_t||^2``.
+    ``kind="cross_entropy"`` (needs ``g2="softmax"``): ``E_t = -log Y_t[d_t]``.
 
     Parameters
     ----------
     tr : Trace
-    ds : array, (T, [B,] O)
-        Desired outputs ``d_t``.
+    ds : array
+        ``"squared"``: desired outputs ``d_t``, shape ``(T, [B,] O)``.
+        ``"cross_entropy"``: class indices, integers ``0 <= d_t < O`` of
+        shape ``(T, [B])``, or one-hot rows ``(T, [B,] O)``.
     at : {"last", "all"}
         ``"last"``: only ``E_T`` (the book's ``E_3`` for ``T = 3``);
         ``"all"``: ``E = E_1 + ... + E_T``.
+    kind : {"squared", "cross_entropy"}
     """
-    return squared_error(_trace(tr), ds, at, "rnn")
+    return squared_error(_trace(tr), ds, at, "rnn", kind=kind)
 
 
-def squared_error(tr, ds, at: str, model: str) -> float:
-    """:func:`loss` of either model's trace; warns if ``E`` is not finite."""
-    ds = _targets(tr, ds)
+def squared_error(tr, ds, at: str, model: str, kind: str = "squared") -> float:
+    """:func:`loss` of any model's trace (either ``kind``); warns if ``E`` is not finite."""
+    ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
-    r = (ds - tr.Y)[-1:] if at == "last" else ds - tr.Y
+    sel = slice(-1, None) if at == "last" else slice(None)
     with np.errstate(over="ignore", invalid="ignore"):
-        E = float(np.sum(r * r))
+        if kind == "squared":
+            r = ds[sel] - tr.Y[sel]
+            E = float(np.sum(r * r))
+        else:  # -sum_k d_k log Y_k, with log Y from z_t directly (finite even where Y_k = 0)
+            E = -float(np.sum(ds[sel] * log_softmax(tr.Z[sel])))
     if not np.isfinite(E):
         t = tr.first_nonfinite_step()
-        why = f"the trace is not finite from step t = {t}" if t else "the squared error overflowed"
+        why = f"the trace is not finite from step t = {t}" if t else "the loss overflowed"
         warn_nonfinite(f"{model}.loss: E = {E}: {why}", stacklevel=4)
     return E
 
@@ -217,6 +305,8 @@ class Grads(GradsReport):
     ----------
     Wx, Ws, Wy : ndarray
         ``dE/dW``, same shapes as the parameters.
+    bs, by : ndarray or None
+        ``dE/dbs`` (H,) and ``dE/dby`` (O,) when the parameters have biases.
     terms : Terms
         ``terms[name][i-1]``: the term entering through step ``i``; sums to the total.
     dS : ndarray, (T+1, [B,] H)
@@ -234,20 +324,29 @@ class Grads(GradsReport):
     dS: np.ndarray = field(repr=False)
     step_norms: np.ndarray = field(repr=False)
     step_clipped: np.ndarray = field(repr=False)
-    names = ("Wx", "Ws", "Wy")
+    bs: np.ndarray | None = None
+    by: np.ndarray | None = None
+    names = Names(WEIGHT_NAMES, BIAS_NAMES)
 
 
-def output_error(tr: Trace, ds, at: str = "last") -> np.ndarray:
-    """``dE/dz_t = 2 (Y_t - d_t) g2'(z_t)`` for the loss terms ``at`` selects, zero elsewhere.
+def output_error(tr: Trace, ds, at: str = "last", kind: str = "squared") -> np.ndarray:
+    """``dE/dz_t`` for the loss terms ``at`` selects, zero elsewhere.
+
+    ``kind="squared"``: ``dE_t/dY_t = 2 (Y_t - d_t)`` through ``Y_t = g2(z_t)``,
+    that is ``2 (Y_t - d_t) * g2'(z_t)`` for an element-wise ``g2``.
+    ``kind="cross_entropy"`` with the softmax: ``Y_t - onehot(d_t)``.
 
     Returns
     -------
     ndarray, (T, [B,] O)
     """
-    ds = _targets(tr, ds)
+    ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
     with np.errstate(over="ignore", invalid="ignore"):
-        dZ = 2.0 * (tr.Y - ds) * activation(tr.g2).df(tr.Z)
+        if kind == "squared":
+            dZ = output_backward(tr.g2, tr.Z, tr.Y, 2.0 * (tr.Y - ds))
+        else:
+            dZ = tr.Y - ds
     if at == "last":
         dZ[:-1] = 0.0
     return dZ
@@ -260,6 +359,7 @@ def bptt(
     at: str = "last",
     truncate: int | None = None,
     clip_step: float | None = None,
+    kind: str = "squared",
 ) -> Grads:
     """Backpropagation through time.
 
@@ -273,7 +373,8 @@ def bptt(
         The weights ``tr`` was computed with.
     tr : Trace
         From :func:`forward`.
-    ds : array, (T, [B,] O)
+    ds : array
+        Targets as :func:`loss` takes them for ``kind``.
     at : {"last", "all"}
         Loss at the last step only, or summed over all steps.
     truncate : int >= 1, optional
@@ -282,6 +383,8 @@ def bptt(
     clip_step : float > 0, optional
         Per-step clipping of the backward signal: ``dE/dS_i`` is rescaled to
         norm ``clip_step`` whenever it exceeds it.
+    kind : {"squared", "cross_entropy"}
+        The loss, as in :func:`loss`.
 
     Returns
     -------
@@ -289,7 +392,7 @@ def bptt(
     """
     _params(p)
     _trace(tr, p)
-    dZ = output_error(tr, ds, at)
+    dZ = output_error(tr, ds, at, kind)
     truncate = check.positive_int(truncate, "truncate", allow_none=True)
     clip_step = check.positive(clip_step, "clip_step", allow_none=True)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -303,15 +406,22 @@ def bptt(
         back = backward(e, vjp, truncate, clip_step, last_only=(at == "last"))
         delta = back.dS[1:] * D1  # dE/da_t
         H, O = Ws.shape[0], dZ.shape[-1]
-        flat = delta.reshape(-1, H)
+        flat, flatZ = delta.reshape(-1, H), dZ.reshape(-1, O)
+        pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
+        biases = {}
+        if p.bs is not None:
+            biases["bs"], pairs["bs"] = flat.sum(axis=0), (delta, None)
+        if p.by is not None:
+            biases["by"], pairs["by"] = flatZ.sum(axis=0), (dZ, None)
         g = Grads(
             Wx=flat.T @ tr.xs.reshape(-1, tr.xs.shape[-1]),
             Ws=flat.T @ tr.S[:-1].reshape(-1, H),
-            Wy=dZ.reshape(-1, O).T @ tr.S[1:].reshape(-1, H),
-            terms=Terms({"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}),
+            Wy=flatZ.T @ tr.S[1:].reshape(-1, H),
+            terms=Terms(pairs),
             dS=back.dS,
             step_norms=back.norms,
             step_clipped=back.clipped,
+            **biases,
         )
     warn_backward(g, back.dS, "rnn")
     return g
