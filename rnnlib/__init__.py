@@ -20,6 +20,7 @@ _MODULES = (
     "engine",
     "rnn",
     "lstm",
+    "gru",
     "jacobians",
     "clipping",
     "truncation",
@@ -31,6 +32,7 @@ _MODULES = (
     "tasks",
     "train",
     "plots",
+    "diagrams",
     "widgets",
 )
 

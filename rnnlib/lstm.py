@@ -29,7 +29,7 @@ import numpy as np
 from . import _scenario, rnn, tasks
 from . import _validate as check
 from .activations import ACTIVATIONS
-from .activations import get as activation
+from .activations import output as output_activation
 from .engine import (
     GradsReport,
     ParamsBase,
@@ -168,14 +168,15 @@ def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
     s0, c0 : array, (H,) or (B, H), optional
         Initial hidden and cell state; zeros by default.
     g2 : str
-        Output activation.
+        Output activation: an element-wise one (``"identity"``, ``"tanh"``, ...) or
+        ``"softmax"`` over the output axis.
 
     Returns
     -------
     Trace
     """
     D, H, _ = _params(p)
-    f2 = activation(g2, "g2")
+    f2 = output_activation(g2, "g2")
     xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     S, C = np.empty((2, T + 1) + batch + (H,))
@@ -202,9 +203,21 @@ def forward(p: Params, xs, s0=None, c0=None, g2: str = "identity") -> Trace:
     return tr
 
 
-def loss(tr: Trace, ds, at: str = "last") -> float:
-    """Squared error ``sum_t ||d_t - Y_t||^2`` (``at="last"``: ``E_T`` only), as in ``rnn.loss``."""
-    return rnn.squared_error(_trace(tr), ds, at, "lstm")
+def loss(tr: Trace, ds, at: str = "last", kind: str = "squared") -> float:
+    """The loss of :func:`rnnlib.rnn.loss`: ``kind="squared"``, ``E_t = ||d_t - Y_t||^2``, or
+    ``kind="cross_entropy"`` (with ``g2="softmax"``), ``E_t = -log Y_t[d_t]``; ``at="last"``
+    keeps ``E_T`` only, ``at="all"`` sums over the steps.
+
+    Parameters
+    ----------
+    tr : Trace
+    ds : array
+        ``"squared"``: desired outputs ``(T, [B,] O)``; ``"cross_entropy"``: class indices
+        ``(T, [B])`` or one-hot rows ``(T, [B,] O)``.
+    at : {"last", "all"}
+    kind : {"squared", "cross_entropy"}
+    """
+    return rnn.squared_error(_trace(tr), ds, at, "lstm", kind=kind)
 
 
 def _undo_step(F, I, O, G, C_prev, C, dS, dC):
@@ -266,7 +279,7 @@ class Grads(GradsReport):
 
 def bptt(
     p: Params, tr: Trace, ds, at: str = "last", truncate: int | None = None,
-    clip_step: float | None = None,
+    clip_step: float | None = None, kind: str = "squared",
 ) -> Grads:  # fmt: skip
     """Backpropagation through time for the LSTM.
 
@@ -285,12 +298,16 @@ def bptt(
     p : Params
     tr : Trace
         From :func:`forward` with ``p``.
-    ds : array, (T, [B,] O)
+    ds : array
+        Targets as :func:`loss` takes them for ``kind``.
     at : {"last", "all"}
     truncate : int >= 1, optional
         Every ``E_t`` backpropagates through at most ``truncate`` steps.
     clip_step : float > 0, optional
         Rescale the stacked signal ``[dE/dS_t; dE/dC_t]`` to this norm whenever it exceeds it.
+
+    kind : {"squared", "cross_entropy"}
+        The loss, as in :func:`loss`.
 
     Returns
     -------
@@ -298,7 +315,7 @@ def bptt(
     """
     D, H, _ = _params(p)
     _trace(tr, p)
-    dZ = rnn.output_error(tr, ds, at)
+    dZ = rnn.output_error(tr, ds, at, kind)
     truncate = check.positive_int(truncate, "truncate", allow_none=True)
     clip_step = check.positive(clip_step, "clip_step", allow_none=True)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -357,3 +357,82 @@ def test_recall_profile_is_cached_and_read_only():
 def test_recall_profile_bad_input_names_argument(kwargs, argument):
     with pytest.raises(ValueError, match=f"^{argument}:"):
         lstm.recall_profile(**({"lag": 5} | kwargs))
+
+
+# -- softmax and cross-entropy --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+@pytest.mark.parametrize("B", [None, 3])
+@pytest.mark.parametrize("onehot", [False, True])
+@pytest.mark.parametrize("truncate", [None, 2])
+def test_cross_entropy_gradients_match_finite_differences(at, B, onehot, truncate):
+    p, xs, _, s0, c0, tr = make(11, T=5, B=B, O=4, g2="softmax", s0=True)
+    rng = np.random.default_rng(1)
+    d = rng.integers(0, 4, (5,) if B is None else (5, B))
+    ds = np.eye(4)[d] if onehot else d
+    g = lstm.bptt(p, tr, ds, at, truncate=truncate, kind="cross_entropy")
+    k = truncate or 5
+
+    def E(q):  # each E_t from the detached (S_{t-k}, C_{t-k}); k = T is the full loss
+        total = 0.0
+        for t in [5] if at == "last" else range(1, 6):
+            j = max(t - k, 0)
+            start = (s0, c0) if j == 0 else (tr.S[j], tr.C[j])
+            tr_j = lstm.forward(q, xs[j:t], *start, "softmax")
+            total += lstm.loss(tr_j, ds[j:t], "last", kind="cross_entropy")
+        return total
+
+    gc.assert_grads(E, p, g, **FD)
+
+
+def test_cross_entropy_with_per_step_clipping_bounds_the_signal():
+    p, xs, _, s0, c0, tr = make(12, T=6, B=2, O=3, g2="softmax", s0=True)
+    d = np.random.default_rng(2).integers(0, 3, (6, 2))
+    full = lstm.bptt(p, tr, d, "all", kind="cross_entropy")
+    theta = 0.5 * float(np.max(full.step_norms))
+    g = lstm.bptt(p, tr, d, "all", clip_step=theta, kind="cross_entropy")
+    assert g.clipped
+    carried = g.dC[1:] - g.dS[1:] * tr.O * (1 - np.tanh(tr.C[1:]) ** 2)
+    stacked = np.concatenate([g.dS[1:], carried], axis=-1)
+    assert np.all(np.linalg.norm(stacked, axis=-1) <= theta * (1 + 1e-12))
+    np.testing.assert_array_equal(g.Wy, full.Wy)  # the output weights sit before every clip
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+def test_softmax_with_squared_error_matches_finite_differences(at):
+    p, xs, ds, s0, c0, tr = make(13, T=4, B=2, O=3, g2="softmax", s0=True)
+    g = lstm.bptt(p, tr, ds, at)
+    gc.assert_grads(loss_fn(xs, ds, s0, c0, "softmax", at), p, g, **FD)
+
+
+def test_cross_entropy_error_at_the_output_is_y_minus_onehot():
+    """T = 1 by hand: E = -log Y[d], dE/dz = Y - onehot(d), dE/dWy = (Y - onehot) S_1^T."""
+    p, xs, _, s0, c0, tr = make(14, T=1, O=3, g2="softmax", s0=True)
+    z = p.Wy @ tr.S[1]
+    y = np.exp(z) / np.exp(z).sum()
+    np.testing.assert_allclose(tr.Y[0], y, rtol=1e-14)
+    assert lstm.loss(tr, [1], kind="cross_entropy") == pytest.approx(-np.log(y[1]), rel=1e-14)
+    g = lstm.bptt(p, tr, [1], kind="cross_entropy")
+    np.testing.assert_allclose(g.Wy, np.outer(y - np.eye(3)[1], tr.S[1]), rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "g2", "argument"),
+    [
+        ({"kind": "hinge"}, "softmax", "kind"),
+        ({"kind": None}, "softmax", "kind"),
+        ({"kind": "cross_entropy"}, "identity", "kind"),
+        ({"kind": "cross_entropy", "ds": [0, 1, 0, 2]}, "softmax", "ds"),
+        ({"kind": "cross_entropy", "ds": [0.0, 1.0, 0.0, 1.0]}, "softmax", "ds"),
+        ({"kind": "cross_entropy", "ds": np.zeros((4, 2))}, "softmax", "ds"),
+    ],
+)
+def test_cross_entropy_bad_input_names_the_argument(kwargs, g2, argument):
+    p = lstm.init(2, 3, 2, seed=0)
+    tr = lstm.forward(p, np.zeros((4, 2)), g2=g2)
+    kw = {"ds": [0, 1, 0, 1]} | kwargs
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        lstm.loss(tr, **kw)
+    with pytest.raises(ValueError, match=f"^{argument}:"):
+        lstm.bptt(p, tr, **kw)
