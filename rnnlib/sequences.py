@@ -174,7 +174,7 @@ def by_lag(scores: Scores, edges=(6, 9, 12, 16)) -> tuple[list[str], np.ndarray,
 
 @dataclass(frozen=True, eq=False)
 class Run:
-    """What :func:`train` recorded, one entry per update (``loss`` ... ``clipped``) or per evaluation.
+    """What :func:`train` recorded: per update (``loss`` ... ``clipped``) or per evaluation.
 
     Attributes
     ----------
@@ -322,8 +322,14 @@ class Curves:
         return self.long_range[:, -1]
 
 
-def learning_curves(models=("rnn", "lstm", "gru"), seeds=(0, 1, 2), n_train: int = 200,
-                    n_test: int = 200, data_seed: int = 0, **train_kw) -> dict[str, Curves]:  # fmt: skip
+def learning_curves(
+    models=("rnn", "lstm", "gru"),
+    seeds=(0, 1, 2),
+    n_train: int = 64,
+    n_test: int = 200,
+    data_seed: int = 0,
+    **train_kw,
+) -> dict[str, Curves]:
     """Train every model from every seed on the same embedded Reber strings.
 
     Parameters
