@@ -78,16 +78,45 @@ def _batch(data):
     return data.padded()
 
 
-def _grads(m, p, xs, ds, mask):
-    """Mean loss per string and its gradient (dict name -> array) on a padded batch."""
+def loss_and_grads(model: str, p, xs, ds, mask) -> tuple[float, dict[str, np.ndarray]]:
+    """Cross-entropy per string and its gradient on a padded batch (from ``Reber.padded``).
+
+    ``E = (1/B) sum_b sum_t mask[t, b] * (-log Y_t[d_t])``.  At a padded step
+    the target row is the output itself, ``d_t = Y_t``, so by
+    :eq:`eq-softmax-error` it sends back ``Y_t - Y_t = 0``.
+
+    Parameters
+    ----------
+    model : {"rnn", "lstm", "gru"}
+    p : model.Params
+    xs : ndarray, (T, B, 7)
+    ds : ndarray of int, (T, B)
+        Next-symbol indices (any value on the padding).
+    mask : ndarray of bool, (T, B)
+
+    Returns
+    -------
+    E : float
+    grads : dict name -> ndarray
+        ``dE/dW`` for every parameter ``p`` holds.
+    """
+    m = _model(model)
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.ndim != 2:
+        raise ValueError(f"mask: expected a (T, B) bool array, got {mask.dtype} {mask.shape}")
+    ds = np.asarray(ds)
+    if ds.dtype.kind not in "iu":
+        raise ValueError(f"ds: expected integer class indices, got dtype {ds.dtype}")
+    check.shape(ds, mask.shape, "ds")
     tr = m.forward(p, xs, g2="softmax")
-    onehot = np.eye(N_SYMBOLS)[np.where(mask, ds, 0)]
-    rows = np.where(mask[..., None], onehot, tr.Y)  # d_t = Y_t on the padding: no error there
-    B = xs.shape[1]
-    logp = np.take_along_axis(log_softmax(tr.Z), np.where(mask, ds, 0)[..., None], -1)[..., 0]
+    check.shape(tr.Y, mask.shape + (N_SYMBOLS,), "xs")
+    d = np.where(mask, ds, 0)
+    rows = np.where(mask[..., None], np.eye(N_SYMBOLS)[d], tr.Y)  # d_t = Y_t on the padding
+    B = mask.shape[1]
+    logp = np.take_along_axis(log_softmax(tr.Z), d[..., None], axis=-1)[..., 0]
     E = -float(np.sum(logp * mask)) / B
     g = m.bptt(p, tr, rows, at="all", kind="cross_entropy")
-    return E, {n: getattr(g, n) / B for n in p.names if getattr(p, n) is not None}
+    return E, {n: getattr(g, n) / B for n in p.names}
 
 
 @dataclass(frozen=True)
@@ -235,7 +264,7 @@ def train(model: str, data, test=None, n_hidden: int = 16, steps: int = 100, lr:
     -------
     Run
     """
-    m = _model(model)
+    _model(model)
     xs, ds, _, mask = _batch(data)
     test = data if test is None else test
     _batch(test)
@@ -261,7 +290,7 @@ def train(model: str, data, test=None, n_hidden: int = 16, steps: int = 100, lr:
     for step in range(steps):
         if step % eval_every == 0:
             score(step)
-        E, g = _grads(m, p, xs, ds, mask)
+        E, g = loss_and_grads(model, p, xs, ds, mask)
         rec["loss"].append(E)
         rec["grad_norm"].append(global_norm(g))
         rec["grad_max"].append(max(float(np.max(np.abs(a))) for a in g.values()))
@@ -302,6 +331,8 @@ class Curves:
     correct, long_range : ndarray, (n_seeds, n_eval)
         Test scores per seed at each evaluation.
     loss : ndarray, (n_seeds, steps)
+    params : tuple of model.Params
+        The trained parameters, one per seed.
     """
 
     model: str
@@ -310,6 +341,7 @@ class Curves:
     correct: np.ndarray
     long_range: np.ndarray
     loss: np.ndarray
+    params: tuple
 
     @property
     def final(self) -> np.ndarray:
@@ -368,5 +400,6 @@ def learning_curves(
             correct=np.array([r.correct for r in runs]),
             long_range=np.array([r.long_range for r in runs]),
             loss=np.array([r.loss for r in runs]),
+            params=tuple(r.params for r in runs),
         )
     return out

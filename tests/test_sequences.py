@@ -23,7 +23,7 @@ def test_padded_batch_gives_the_exact_gradient_of_the_strings(model):
     m = sq.MODELS[model]
     p = sq.init(model, 5, seed=1)
     xs, ds, _, mask = data.padded()
-    E, g = sq._grads(m, p, xs, ds, mask)
+    E, g = sq.loss_and_grads(model, p, xs, ds, mask)
     # reference: one unpadded batch per length, class indices, summed
     E_ref, g_ref = 0.0, {n: 0.0 for n in p.names}
     for _, gx, gd, _ in data.groups():
@@ -106,12 +106,17 @@ def test_learning_curves_shapes():
         assert curves.model == model and curves.seeds == (0, 3)
         np.testing.assert_array_equal(curves.at, [0, 3, 6])
         assert curves.correct.shape == curves.long_range.shape == (2, 3)
-        assert curves.loss.shape == (2, 6)
+        assert curves.loss.shape == (2, 6) and len(curves.params) == 2
         np.testing.assert_array_equal(curves.final, curves.correct[:, -1])
         np.testing.assert_array_equal(curves.final_long_range, curves.long_range[:, -1])
     one = sq.train("gru", tasks.reber(20, seed=0), tasks.reber(30, seed=1), n_hidden=4, steps=6,
                    eval_every=3, seed=3)  # fmt: skip
     np.testing.assert_array_equal(c["gru"].correct[1], one.correct)
+    np.testing.assert_array_equal(c["gru"].params[1].Wr, one.params.Wr)
+
+
+def _padded():
+    return tasks.reber(4, seed=0).padded()
 
 
 @pytest.mark.parametrize(
@@ -134,6 +139,20 @@ def test_learning_curves_shapes():
         (lambda: sq.learning_curves(("rnn",), seeds=(-1,)), "seeds"),
         (lambda: sq.learning_curves(("rnn",), n_train=0), "n_train"),
         (lambda: sq.cross_entropy_check(O=0), "O"),
+        (lambda: sq.loss_and_grads("rnn", sq.init("rnn", 3), *_padded()[:2], _padded()[1]), "mask"),
+        (
+            lambda: sq.loss_and_grads(
+                "rnn", sq.init("rnn", 3), _padded()[0], _padded()[1] * 1.0, _padded()[3]
+            ),
+            "ds",
+        ),  # fmt: skip
+        (
+            lambda: sq.loss_and_grads(
+                "rnn", sq.init("rnn", 3), _padded()[0][:, :2], _padded()[1], _padded()[3]
+            ),
+            "xs",
+        ),  # fmt: skip
+        (lambda: sq.loss_and_grads("gru", sq.init("rnn", 3), *_padded()[:2], _padded()[3]), "p"),
     ],
 )
 def test_bad_input(call, name):
