@@ -249,7 +249,7 @@ def table():
             for n, r in zip(("Wx", "Ws", "Wy"), ref, strict=True)
         )
         inner = max(1, int(0.02 / max(per_call(fs["lib"]), 1e-6)))
-        t = interleaved_calls(fs, repeats=5 if large else 9, inner=inner)
+        t = interleaved_calls(fs, repeats=9 if B == 1 else 3, inner=inner)
         lib, floor = t["lib"], t["floor"]
         tt = t.get("torch")
         ratio = f"{lib / tt:6.2f}" if tt else f"{'-':>6}"

@@ -464,23 +464,32 @@ def bptt(
         flat, flatZ = delta.reshape(T * N, H), dZ.reshape(T * N, O)
         dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        biases = {}
-        if p.bs is not None:
-            biases["bs"], pairs["bs"] = flat.sum(axis=0), (delta, None)
-        if p.by is not None:
-            biases["by"], pairs["by"] = flatZ.sum(axis=0), (dZ, None)
-        # each weight gradient is one product over all steps and sequences
+        # each gradient is one product (or sum) over all steps and sequences, written into
+        # one buffer, so that one sum tells whether they are all finite
+        D = tr.xs.shape[-1]
+        i, j, k = H * D, H * (D + H), H * (D + H + O)
+        nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
+        buf = np.empty(k + nbs + nby)
+        out = {
+            "Wx": buf[:i].reshape(H, D),
+            "Ws": buf[i:j].reshape(H, H),
+            "Wy": buf[j:k].reshape(O, H),
+        }
+        np.dot(flat.T, tr.xs.reshape(T * N, D), out=out["Wx"])
+        np.dot(flat.T, tr.S[:-1].reshape(T * N, H), out=out["Ws"])
+        np.dot(flatZ.T, tr.S[1:].reshape(T * N, H), out=out["Wy"])
+        if nbs:
+            out["bs"], pairs["bs"] = np.add.reduce(flat, axis=0, out=buf[k : k + H]), (delta, None)
+        if nby:
+            out["by"], pairs["by"] = np.add.reduce(flatZ, axis=0, out=buf[k + nbs :]), (dZ, None)
         g = Grads(
-            Wx=np.dot(flat.T, tr.xs.reshape(T * N, -1)),
-            Ws=np.dot(flat.T, tr.S[:-1].reshape(T * N, H)),
-            Wy=np.dot(flatZ.T, tr.S[1:].reshape(T * N, H)),
+            **out,
             terms=Terms(pairs),
             dS=dS,
             step_norms=norms,
             step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
-            **biases,
         )
-        if not all_finite(dS, g.Wx, g.Ws, g.Wy, *biases.values()):
+        if not all_finite(dS, buf):
             warn_backward(g, dS, "rnn")
     return g
 
