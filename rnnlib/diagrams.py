@@ -194,7 +194,7 @@ def gru_cell(ax, backward: bool = False) -> Diagram:
     for q, (x, text) in gates.items():
         d[f"to_{q}"] = _wire(ax, [(x, bus), (x, y_g - BOX[1] / 2)])
         d["gates"][q] = _box(ax, (x, y_g), text)
-    m_box = (5.2, 1.6)
+    m_box = (5.2, 1.5)
     d["to_m"] = _wire(ax, [(4.9, bus), (4.9, m_box[1] - 0.22)])
     d["nodes"] = {
         "times_z": _node(ax, (1.9, y_s), r"$\odot$"),
@@ -202,7 +202,7 @@ def gru_cell(ax, backward: bool = False) -> Diagram:
         "times_n": _node(ax, (8.2, y_1z), r"$\odot$"),
         "plus": _node(ax, (8.2, y_s), "$+$"),
         "times_r": _node(ax, (4.9, 2.6), r"$\odot$"),
-        "m": _box(ax, m_box, r"$W_{ns}S_{t-1}{+}b_{sn}$", size=(1.6, 0.44), fontsize=8),
+        "m": _box(ax, m_box, r"$W_{ns}S_{t-1}{+}b_{sn}$", size=(1.8, 0.44), fontsize=8),
     }
     d["z"] = _wire(ax, [(1.9, top), (1.9, y_s)], to_node=True)
     d["z_branch"] = _wire(ax, [(1.9, y_1z), (4.9, y_1z)], to_node=True)
@@ -219,7 +219,7 @@ def gru_cell(ax, backward: bool = False) -> Diagram:
         _label(ax, (1.0, -0.35), "$x_t$", va="top"),
         _label(ax, (1.65, 3.3), "$z_t$", ha="right"),
         _label(ax, (3.15, 3.0), "$r_t$", ha="right"),
-        _label(ax, (4.7, 2.1), "$m_t$", ha="right", fontsize=9),
+        _label(ax, (4.7, 2.05), "$m_t$", ha="right", fontsize=9),
         _label(ax, (7.4, y_g + 0.3), "$n_t$"),
         _label(ax, (6.5, y_1z + 0.3), "$1-z_t$", fontsize=9),
         _label(ax, (3.6, bus - 0.35), r"$[x_t;\,S_{t-1}]$", fontsize=9),
