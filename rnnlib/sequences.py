@@ -327,21 +327,38 @@ class Curves:
     ----------
     model : str
     seeds : tuple of int
-    at : ndarray of int, (n_eval,)
-    correct, long_range : ndarray, (n_seeds, n_eval)
-        Test scores per seed at each evaluation.
-    loss : ndarray, (n_seeds, steps)
-    params : tuple of model.Params
-        The trained parameters, one per seed.
+    runs : tuple of Run
+        One :func:`train` run per seed, with its trained parameters.
     """
 
     model: str
     seeds: tuple
-    at: np.ndarray
-    correct: np.ndarray
-    long_range: np.ndarray
-    loss: np.ndarray
-    params: tuple
+    runs: tuple
+
+    @property
+    def at(self) -> np.ndarray:
+        """Updates done at each evaluation, ``(n_eval,)``."""
+        return self.runs[0].at
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Fraction of test strings predicted correctly, ``(n_seeds, n_eval)``."""
+        return np.array([r.correct for r in self.runs])
+
+    @property
+    def long_range(self) -> np.ndarray:
+        """Accuracy at the second-to-last symbol, ``(n_seeds, n_eval)``."""
+        return np.array([r.long_range for r in self.runs])
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Training loss per update, ``(n_seeds, steps)``."""
+        return np.array([r.loss for r in self.runs])
+
+    @property
+    def params(self) -> tuple:
+        """The trained parameters, one per seed."""
+        return tuple(r.params for r in self.runs)
 
     @property
     def final(self) -> np.ndarray:
@@ -392,14 +409,6 @@ def learning_curves(
     test = tasks.reber(check.positive_int(n_test, "n_test"), seed=data_seed + 1)
     out = {}
     for model in models:
-        runs = [train(model, data, test, seed=s, **train_kw) for s in seeds]
-        out[model] = Curves(
-            model=model,
-            seeds=seeds,
-            at=runs[0].at,
-            correct=np.array([r.correct for r in runs]),
-            long_range=np.array([r.long_range for r in runs]),
-            loss=np.array([r.loss for r in runs]),
-            params=tuple(r.params for r in runs),
-        )
+        runs = tuple(train(model, data, test, seed=s, **train_kw) for s in seeds)
+        out[model] = Curves(model=model, seeds=seeds, runs=runs)
     return out

@@ -106,7 +106,7 @@ def test_learning_curves_shapes():
         assert curves.model == model and curves.seeds == (0, 3)
         np.testing.assert_array_equal(curves.at, [0, 3, 6])
         assert curves.correct.shape == curves.long_range.shape == (2, 3)
-        assert curves.loss.shape == (2, 6) and len(curves.params) == 2
+        assert curves.loss.shape == (2, 6) and len(curves.params) == len(curves.runs) == 2
         np.testing.assert_array_equal(curves.final, curves.correct[:, -1])
         np.testing.assert_array_equal(curves.final_long_range, curves.long_range[:, -1])
     one = sq.train("gru", tasks.reber(20, seed=0), tasks.reber(30, seed=1), n_hidden=4, steps=6,
