@@ -1,20 +1,27 @@
-"""How fast is rnnlib's BPTT?  Four measurements, all as ratios within one run.
+"""How fast is rnnlib's BPTT?  Every number a ratio measured within one run.
 
-(a) rnnlib forward + BPTT against a literal implementation of the explicit
-    chain-rule sum the seed texts write down (every term recomputes its own
-    chain of Jacobians: O(T^2) work for the loss at the last step).
-(b) Scaling of rnnlib forward + BPTT from T = 100 to T = 1000 (linear: ~10x).
-(c) Achieved GFLOP/s of forward + BPTT at T=200, B=64, D=H=O=256, as a
-    fraction of this run's float64 matrix-multiply rate, measured (i) with
-    the very matmuls of the same shapes the computation issues and (ii) with
-    a large square matmul.  Only matrix-product FLOPs are counted (2 m n k
-    each); the element-wise work (tanh, its derivative, the loss) is extra
-    work the count does not credit.  Goal: >= 0.7 of (i).
-(d) Per-call overhead at textbook sizes (T <= 50, B = 1, H <= 16): calls/s.
+(1) The table of the performance goals: forward + BPTT with the loss at every
+    step (float64, tanh, identity output, squared error) at five sizes
+    (T, B, D, H), output size O = D.  Beside rnnlib's time per call:
+    - PyTorch CPU ``nn.RNN`` + a linear output + autograd in float64, the
+      same computation (``ratio`` = rnnlib / torch), when torch is importable
+      (``pip install -r benchmarks/requirements.txt`` in a separate venv);
+    - the numpy floor: :func:`numpy_floor`, the same recursion in 40 lines of
+      plain numpy with no checks, no per-step terms and no report
+      (``floor`` = rnnlib / floor);
+    - for the large case, rnnlib's matrix-product rate as a fraction of this
+      run's 1024 x 1024 float64 GEMM rate (only matrix-product FLOPs are
+      counted, 2 m n k each; tanh and the loss are work the count does not credit).
+    Goals: <= 0.10 x torch at the textbook sizes (about 60 us a call),
+    <= 0.70 x torch at the middle sizes, >= 0.70 of the GEMM rate at the largest.
+(2) rnnlib against a literal implementation of the explicit chain-rule sum
+    the seed texts write down (O(T^2) work for the loss at the last step).
+(3) Scaling of rnnlib forward + BPTT from T = 100 to T = 1000 (linear: ~10x).
 
-Usage: ``python benchmarks/bptt.py [--threads N]``.  ``--threads`` sets the
-BLAS thread count before numpy loads (the default leaves the environment
-alone).  Times are medians of repeats with ``time.perf_counter``.
+Usage: ``python benchmarks/bptt.py [--threads N] [--quick]``.  ``--threads``
+sets the BLAS thread count before numpy loads (the default leaves the
+environment alone: the default threads).  Times are the median of repeats
+taken in turns (rnnlib, torch, floor, GEMM), so all see the same background load.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import time
 if __name__ == "__main__":
     _ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     _ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: as set)")
+    _ap.add_argument("--quick", action="store_true", help="only the table (1)")
     ARGS = _ap.parse_args()
     if ARGS.threads is not None:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -100,7 +108,7 @@ def forward_bptt(p, xs, ds, at):
 
 
 def part_a():
-    print("(a) rnnlib forward+BPTT vs the literal explicit sum (one sequence, D=4, H=16, E_T)")
+    print("(2) rnnlib forward+BPTT vs the literal explicit sum (one sequence, D=4, H=16, E_T)")
     head = ("T", "rnnlib ms", "literal ms", "literal/rnnlib", "(CPU time)", "max rel diff")
     print("    {:>5} {:>10} {:>11} {:>15} {:>11} {:>13}".format(*head))
     rng = np.random.default_rng(0)
@@ -117,7 +125,7 @@ def part_a():
 
 
 def part_b():
-    print("(b) scaling of rnnlib forward+BPTT with T (B=32, D=H=O=64, loss at every step)")
+    print("(3) scaling of rnnlib forward+BPTT with T (B=32, D=H=O=64, loss at every step)")
     rng = np.random.default_rng(1)
     p = rl.rnn.init(64, 64, 64, seed=1)
     data = {T: (rng.normal(size=(T, 32, 64)), rng.normal(size=(T, 32, 64))) for T in (100, 1000)}
@@ -131,83 +139,170 @@ def part_b():
     print(f"    T=1000 / T=100 = {wall:.1f}x wall, {cpu:.1f}x CPU   (linear in T: ~10x)")
 
 
-def part_c():
-    T, B, D, H, O = 200, 64, 256, 256, 256
-    print(f"(c) throughput at T={T}, B={B}, D=H=O={H} (float64, loss at every step)")
-    rng = np.random.default_rng(2)
-    p = rl.rnn.init(D, H, O, seed=2)
-    xs, ds = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, O))
-    # forward: input projection, T recurrent steps, output projection;
-    # backward: output error into the state, T recurrent steps, three weight gradients
-    fwd = 2 * T * B * (D * H + H * H + H * O)
-    flops = fwd + 2 * T * B * (O * H + H * H + H * D + H * H + O * H)
-    WsT, WyT, WxT = p.Ws.T, p.Wy.T, p.Wx.T
-    X, Sx = xs.reshape(-1, D), rng.normal(size=(T * B, H))
-    Zf = rng.normal(size=(T * B, O))
-    s = rng.normal(size=(B, H))
+SIZES = ((10, 1, 3, 8), (50, 1, 3, 16), (100, 32, 64, 64), (100, 32, 128, 128), (200, 64, 256, 256))
 
-    def same_shapes():  # the same matrix products, nothing else
-        X @ WxT
-        for _ in range(T):
-            s @ WsT
-        Sx @ WyT
-        Zf @ p.Wy
-        for _ in range(T):
-            s @ p.Ws
-        Sx.T @ X
-        Sx.T @ Sx
-        Zf.T @ Sx
 
+def numpy_floor(Wx, Ws, Wy, xs, ds):
+    """Forward + full BPTT for ``E = sum_t ||d_t - Y_t||^2``, tanh, in plain numpy.
+
+    ``xs`` (T, N, D), ``ds`` (T, N, O); returns ``dE/dWx, dE/dWs, dE/dWy``.
+    The floor for what any numpy implementation of the recursion costs.
+    """
+    T, N, D = xs.shape
+    H = Ws.shape[0]
+    A = (xs.reshape(T * N, D) @ Wx.T).reshape(T, N, H)
+    S = np.zeros((T + 1, N, H))
+    WsT = Ws.T
+    for t in range(T):
+        A[t] += S[t] @ WsT
+        S[t + 1] = np.tanh(A[t])
+    Y = S[1:] @ Wy.T
+    dZ = 2.0 * (Y - ds)
+    e = dZ @ Wy
+    D1 = 1.0 - S[1:] ** 2
+    delta = np.empty((T, N, H))
+    v = e[T - 1]
+    for t in range(T, 0, -1):
+        delta[t - 1] = v * D1[t - 1]
+        v = delta[t - 1] @ Ws
+        if t > 1:
+            v = v + e[t - 2]
+    f, fz = delta.reshape(T * N, H), dZ.reshape(T * N, -1)
+    return (
+        f.T @ xs.reshape(T * N, D),
+        f.T @ S[:-1].reshape(T * N, H),
+        fz.T @ S[1:].reshape(T * N, H),
+    )
+
+
+def torch_case(p, xs, ds):
+    """A callable running torch's forward + autograd backward for the same problem, or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    T, N, D = xs.shape
+    H, O = p.Ws.shape[0], p.Wy.shape[0]
+    rnn = torch.nn.RNN(D, H, nonlinearity="tanh", bias=False).double()
+    out = torch.nn.Linear(H, O, bias=False).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.from_numpy(p.Wx))
+        rnn.weight_hh_l0.copy_(torch.from_numpy(p.Ws))
+        out.weight.copy_(torch.from_numpy(p.Wy))
+    x, d = torch.from_numpy(xs), torch.from_numpy(ds)
+    params = [rnn.weight_ih_l0, rnn.weight_hh_l0, out.weight]
+
+    def call():
+        for w in params:
+            w.grad = None
+        h, _ = rnn(x)
+        E = ((out(h) - d) ** 2).sum()
+        E.backward()
+        return [w.grad.numpy() for w in params]
+
+    return call
+
+
+def gemm_flops(T, B, D, H, O):
+    """Matrix-product FLOPs of forward + BPTT (2 m n k per product)."""
+    forward = 2 * T * B * (D * H + H * H + H * O)  # input projection, recurrence, output
+    backward = 2 * T * B * (O * H + H * H + H * D + H * H + O * H)  # e, recurrence, dWx, dWs, dWy
+    return forward + backward
+
+
+def table():
+    import rnnlib as rl
+
+    try:
+        import torch
+
+        have_torch = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    except ImportError:
+        have_torch = "torch not importable: ratios to torch skipped (numpy floor only)"
+    print("(1) forward + BPTT, loss at every step (float64; us per call, median of repeats)")
+    print(f"    {have_torch}")
+    cols = ("T", "B", "D", "H", "rnnlib us", "torch us", "ratio", "floor us", "/floor", "max diff")
+    print("    {:>4} {:>3} {:>4} {:>4} {:>11} {:>11} {:>6} {:>11} {:>7} {:>9}".format(*cols))
+    rng = np.random.default_rng(0)
     N = 1024
     M = rng.normal(size=(N, N))
-    t = interleaved(
-        {"lib": lambda: forward_bptt(p, xs, ds, "all"), "mm": same_shapes, "sq": lambda: M @ M},
-        repeats=3,
-    )
-    print(f"    matmul FLOPs counted: {flops / 1e9:.2f} GFLOP per forward+BPTT")
-    line = "    {:<26} {:>9} {:>8} {:>9} {:>8}"
-    print(line.format("", "wall ms", "GFLOP/s", "CPU ms", "GFLOP/s"))
-    rows = {
-        "lib": ("rnnlib forward+BPTT", flops),
-        "mm": ("same-shape matmuls alone", flops),
-        "sq": (f"square matmul {N}x{N}", 2 * N**3),
-    }
-    rate = {}
-    for key, (name, n) in rows.items():
-        wall, cpu = t[key]
-        rate[key] = (n / wall / 1e9, n / cpu / 1e9)
-        ms = (f"{1e3 * wall:.1f}", f"{rate[key][0]:.2f}", f"{1e3 * cpu:.1f}", f"{rate[key][1]:.2f}")
-        print(line.format(name, *ms))
-    for key, what in (("mm", "same-shape"), ("sq", "square-matmul")):
-        wall, cpu = (rate["lib"][i] / rate[key][i] for i in (0, 1))
-        print(f"    fraction of the {what} rate: {wall:.2f} wall, {cpu:.2f} CPU")
-    print("    (goal: >= 0.7 of the same-shape rate)")
-
-
-def part_d():
-    print("(d) per-call overhead at textbook sizes (B=1, D=O=1): forward+BPTT calls per second")
-    print(
-        "    {:>4} {:>4} {:>9} {:>9} {:>12} {:>12}".format(
-            "T", "H", "us/call", "calls/s", "CPU us/call", "CPU calls/s"
+    gemm = None
+    for T, B, D, H in SIZES:
+        p = rl.rnn.init(D, H, D, seed=0)
+        xs, ds = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, D))
+        # a textbook call passes one sequence as (T, D)
+        x1, d1 = (xs[:, 0], ds[:, 0]) if B == 1 else (xs, ds)
+        fs = {
+            "lib": lambda p=p, x1=x1, d1=d1: rl.rnn.bptt(p, rl.rnn.forward(p, x1), d1, at="all"),
+            "floor": lambda p=p, xs=xs, ds=ds: numpy_floor(p.Wx, p.Ws, p.Wy, xs, ds),
+        }
+        tc = torch_case(p, xs, ds)
+        if tc is not None:
+            fs["torch"] = tc
+        large = (T, B, D, H) == SIZES[-1]
+        if large:
+            fs["gemm"] = lambda: M @ M
+        g = fs["lib"]()
+        ref = tc() if tc is not None else fs["floor"]()
+        diff = max(
+            float(np.max(np.abs(getattr(g, n) - r)) / np.max(np.abs(r)))
+            for n, r in zip(("Wx", "Ws", "Wy"), ref, strict=True)
         )
+        inner = max(1, int(0.02 / max(per_call(fs["lib"]), 1e-6)))
+        t = interleaved_calls(fs, repeats=9 if B == 1 else 3, inner=inner)
+        lib, floor = t["lib"], t["floor"]
+        tt = t.get("torch")
+        ratio = f"{lib / tt:6.2f}" if tt else f"{'-':>6}"
+        torch_us = f"{1e6 * tt:11.1f}" if tt else f"{'-':>11}"
+        print(
+            f"    {T:>4} {B:>3} {D:>4} {H:>4} {1e6 * lib:>11.1f} {torch_us} {ratio} "
+            f"{1e6 * floor:>11.1f} {lib / floor:>7.2f} {diff:>9.1e}"
+        )
+        if large:
+            gemm = (T, B, D, H, lib, t["gemm"], tt, floor)
+    T, B, D, H, lib, mm, tt, floor = gemm
+    flops, rate = gemm_flops(T, B, D, H, D), 2 * N**3 / mm / 1e9
+    print(f"    GEMM {N}^3 float64: {rate:.1f} GFLOP/s in this run")
+    print(f"    (T, B, D, H) = {(T, B, D, H)}: {flops / 1e9:.2f} GFLOP of matrix products")
+    for name, secs in (("rnnlib", lib), ("torch", tt), ("numpy floor", floor)):
+        if secs:
+            r = flops / secs / 1e9
+            print(f"      {name:<12} {r:6.1f} GFLOP/s = {r / rate:.2f} of the GEMM rate")
+    serial = B * H * H >= rl.engine.SERIAL_STEP
+    print(
+        f"    rnnlib ran it on {'1 BLAS thread' if serial else 'the default BLAS threads'} "
+        f"(a step's product N H H = {B * H * H}; one thread from {rl.engine.SERIAL_STEP})"
     )
-    rng = np.random.default_rng(3)
-    for T in (10, 50):
-        for H in (4, 16):
-            p = rl.rnn.init(1, H, 1, seed=3)
-            xs, ds = rng.normal(size=(T, 1)), rng.normal(size=(T, 1))
-            t = median_time(lambda p=p, xs=xs, ds=ds: forward_bptt(p, xs, ds, "all"), 5, 200)
-            w, c = t
-            print(
-                f"    {T:>4} {H:>4} {1e6 * w:>9.1f} {1 / w:>9.0f} {1e6 * c:>12.1f} {1 / c:>12.0f}"
-            )
+
+
+def per_call(f):
+    f()
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def interleaved_calls(fs, repeats, inner):
+    """Median time per call of each function, ``inner`` calls per repeat, repeats in turns."""
+    for f in fs.values():
+        f()  # warm up
+    ts = {k: [] for k in fs}
+    for _ in range(repeats):
+        for k, f in fs.items():
+            n = 1 if k == "gemm" else inner
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            ts[k].append((time.perf_counter() - t0) / n)
+    return {k: float(np.median(v)) for k, v in ts.items()}
 
 
 def main():
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"numpy {np.__version__}, BLAS threads: {threads}, CPUs: {os.cpu_count()}")
     t0 = time.perf_counter()
-    for part in (part_a, part_b, part_c, part_d):
+    parts = (table,) if ARGS.quick else (table, part_a, part_b)
+    for part in parts:
         part()
         sys.stdout.flush()
     print(f"total benchmark time {time.perf_counter() - t0:.1f} s")

@@ -30,6 +30,7 @@ _MODULES = (
     "terms",
     "cliff",
     "tasks",
+    "sequences",
     "train",
     "plots",
     "diagrams",

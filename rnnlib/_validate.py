@@ -17,12 +17,16 @@ _REFUSED = {"c": "complex", "U": "str", "S": "bytes", "O": "object", "b": "bool"
             "M": "datetime", "m": "timedelta"}  # fmt: skip
 
 
-def array(x, name: str, ndim: tuple[int, ...] | None = None, finite: bool = True) -> np.ndarray:
-    """``x`` as a float64 array (always a new one) with one of the allowed ``ndim``.
+def array(
+    x, name: str, ndim: tuple[int, ...] | None = None, finite: bool = True, copy: bool = True
+) -> np.ndarray:
+    """``x`` as a float64 array with one of the allowed ``ndim``.
 
     Integers and floats of any width, and nested lists of them, are converted;
     complex, str, bytes, bool and object data raise, and so do NaN and inf
-    unless ``finite`` is False.
+    unless ``finite`` is False.  The result is a new array, unless ``copy``
+    is False and ``x`` already is a float64 array (for arguments that are
+    only read, never kept).
     """
     if x is None or isinstance(x, (str, bytes, dict, set)):
         raise ValueError(f"{name}: expected an array of numbers, got {type(x).__name__}")
@@ -33,11 +37,11 @@ def array(x, name: str, ndim: tuple[int, ...] | None = None, finite: bool = True
     kind = _REFUSED.get(raw.dtype.kind)
     if kind is not None:
         raise ValueError(f"{name}: expected real numbers (int or float), got {kind} data")
-    a = np.array(raw, dtype=np.float64)  # a copy: the caller's array is never kept
+    a = np.array(raw, dtype=np.float64, copy=copy or None)  # kept arrays are copies
     if ndim is not None and a.ndim not in ndim:
         want = " or ".join(str(n) for n in ndim)
         raise ValueError(f"{name}: expected {want} dimensions, got shape {a.shape}")
-    if finite and not np.all(np.isfinite(a)):
+    if finite and not np.isfinite(a).all():
         raise ValueError(f"{name}: contains NaN or inf")
     return a
 

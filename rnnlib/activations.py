@@ -115,6 +115,8 @@ def output_backward(g2: str, Z, Y, dY):
     """
     if g2 == "softmax":
         return Y * (dY - np.sum(dY * Y, axis=-1, keepdims=True))
+    if g2 == "identity":  # g2' = 1
+        return dY
     return dY * ACTIVATIONS[g2].df(Z)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from . import _validate as check
 from . import rnn
 from .activations import get as activation
-from .engine import inputs, params_of
+from .engine import Names, inputs, params_of
 
 
 @dataclass
@@ -40,6 +40,8 @@ class Grads:
     ----------
     Wx, Ws, Wy : ndarray
         ``dE/dW``, same shapes as the parameters; equal to :func:`rnnlib.rnn.bptt`'s.
+    bs, by : ndarray or None
+        ``dE/dbs``, ``dE/dby`` when the parameters have biases.
     dS0 : ndarray, ([B,] H)
         ``dE/dS_0``, the gradient with respect to the initial state.
     E : float
@@ -57,7 +59,9 @@ class Grads:
     E: float
     every: int
     stored: int
-    names = ("Wx", "Ws", "Wy")
+    bs: np.ndarray | None = None
+    by: np.ndarray | None = None
+    names = Names(rnn.WEIGHT_NAMES, rnn.BIAS_NAMES)
 
 
 def default_every(T: int) -> int:
@@ -66,7 +70,7 @@ def default_every(T: int) -> int:
 
 
 def bptt(p, xs, ds, at: str = "all", every: int | None = None, s0=None,
-         g1: str = "tanh", g2: str = "identity") -> Grads:  # fmt: skip
+         g1: str = "tanh", g2: str = "identity", kind: str = "squared") -> Grads:  # fmt: skip
     """Checkpointed backpropagation through time for :mod:`rnnlib.rnn`.
 
     Forward: ``S_t = g1(Wx x_t + Ws S_{t-1})``, keeping ``S_0, S_k, S_2k, ...``
@@ -78,8 +82,9 @@ def bptt(p, xs, ds, at: str = "all", every: int | None = None, s0=None,
     ----------
     p : rnnlib.rnn.Params
     xs : array, (T, D) or (T, B, D)
-    ds : array, (T, [B,] O)
-        Desired outputs.
+    ds : array
+        Targets as :func:`rnnlib.rnn.loss` takes them for ``kind``: desired
+        outputs ``(T, [B,] O)``, or class indices ``(T, [B])`` for cross-entropy.
     at : {"last", "all"}
         As in :func:`rnnlib.rnn.loss`.
     every : int >= 1, optional
@@ -87,23 +92,30 @@ def bptt(p, xs, ds, at: str = "all", every: int | None = None, s0=None,
     s0 : array, ([B,] H), optional
         Initial state; zeros by default.
     g1, g2 : str
-        Hidden and output activations.
+        Hidden and output activations (``g2`` may be ``"softmax"``).
+    kind : {"squared", "cross_entropy"}
+        The loss, as in :func:`rnnlib.rnn.loss`.
 
     Returns
     -------
     Grads
-        Equal to ``rnn.bptt(p, rnn.forward(p, xs, s0, g1, g2), ds, at)``'s
-        ``Wx``, ``Ws``, ``Wy``, with memory ``O(T / k + k)`` states instead of ``O(T)``.
+        Equal to ``rnn.bptt(p, rnn.forward(p, xs, s0, g1, g2), ds, at, kind=kind)``'s
+        weight (and bias) gradients, with memory ``O(T / k + k)`` states instead of ``O(T)``.
     """
     D, H, O = params_of(p, rnn.Params, "rnn")
     xs = inputs(xs, D)
     T = xs.shape[0]
-    ds = check.array(ds, "ds", ndim=(xs.ndim,))
-    check.shape(ds, xs.shape[:-1] + (O,), "ds")
     check.choice(at, rnn.LOSS_MODES, "at")
+    check.choice(kind, rnn.LOSS_KINDS, "kind")
+    if kind == "squared":
+        ds = check.array(ds, "ds", ndim=(xs.ndim,))
+        check.shape(ds, xs.shape[:-1] + (O,), "ds")
+    elif g2 != "softmax":
+        raise ValueError(f"kind: 'cross_entropy' needs g2='softmax', got g2={g2!r}")
+    else:  # class indices or one-hot, as rows (T, [B,] O)
+        ds = rnn._class_targets(ds, xs.shape[:-1] + (O,))
     k = default_every(T) if every is None else check.positive_int(every, "every")
     df = activation(g1, "g1").df
-    activation(g2, "g2")
     starts = range(0, T, k)
 
     checkpoints = []  # S at the start of every segment: the only states kept
@@ -113,7 +125,7 @@ def bptt(p, xs, ds, at: str = "all", every: int | None = None, s0=None,
         checkpoints.append(tr.S[0].copy())  # a copy: a view would keep the segment's S alive
         state = tr.S[-1].copy()
 
-    gW = {n: np.zeros_like(getattr(p, n)) for n in ("Wx", "Ws", "Wy")}
+    gW = {n: np.zeros_like(getattr(p, n)) for n in p.names}
     carry = np.zeros(xs.shape[1:-1] + (H,))  # dE/dS at the end of the segment being visited
     E = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -122,8 +134,8 @@ def bptt(p, xs, ds, at: str = "all", every: int | None = None, s0=None,
             tr = rnn.forward(p, xs[a:b], S_a, g1, g2)  # the recomputation
             final = b == T
             if at == "all" or final:
-                dZ = rnn.output_error(tr, ds[a:b], at)
-                E += rnn.loss(tr, ds[a:b], at)
+                dZ = rnn.output_error(tr, ds[a:b], at, kind)
+                E += rnn.loss(tr, ds[a:b], at, kind)
             else:  # E_T only, and this segment ends before T
                 dZ = np.zeros_like(tr.Y)
             e = dZ @ p.Wy
@@ -137,6 +149,10 @@ def bptt(p, xs, ds, at: str = "all", every: int | None = None, s0=None,
             gW["Wx"] += flat.T @ tr.xs.reshape(-1, D)
             gW["Ws"] += flat.T @ tr.S[:-1].reshape(-1, H)
             gW["Wy"] += dZ.reshape(-1, O).T @ tr.S[1:].reshape(-1, H)
+            if "bs" in gW:
+                gW["bs"] += flat.sum(axis=0)
+            if "by" in gW:
+                gW["by"] += dZ.reshape(-1, O).sum(axis=0)
     return Grads(**gW, dS0=carry, E=E, every=k, stored=len(checkpoints))
 
 

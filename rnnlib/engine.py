@@ -26,6 +26,8 @@ pass emits when it overflows.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +55,51 @@ def first_nonfinite(*arrays, reverse: bool = False) -> int | None:
     if idx.size == 0:
         return None
     return int(idx[-1] if reverse else idx[0])
+
+
+#: Per-step products of at least this many multiply-adds (``N H H`` for an ``(N, H)``
+#: state) run on one BLAS thread.  OpenBLAS shares a product this large among its
+#: threads; across the T short products of a recurrence, with element-wise work
+#: between them, the hand-offs cost more than they gain on a 2-core machine
+#: (``benchmarks/bptt.py``: about 4x slower at (T, B, D, H) = (200, 64, 256, 256)
+#: on a busy machine).  The products over all steps at once keep every thread.
+SERIAL_STEP = 65536
+_blas = None  # threadpoolctl's handle on the BLAS libraries numpy loaded, made on first use
+
+
+def serial_blas(step_work: int):
+    """A context running BLAS on one thread when ``step_work >= SERIAL_STEP``.
+
+    ``step_work`` is the multiply-adds of one step's product.  Needs
+    ``threadpoolctl``; without it (or for smaller steps) it changes nothing.
+    """
+    global _blas
+    if step_work < SERIAL_STEP:
+        return contextlib.nullcontext()
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # optional: the results are the same, only slower
+            _blas = False
+        else:
+            _blas = ThreadpoolController().select(user_api="blas")
+    return _blas.limit(limits=1) if _blas else contextlib.nullcontext()
+
+
+def all_finite(*arrays) -> bool:
+    """Whether every entry of every array is finite (the quick test before :func:`first_nonfinite`).
+
+    One sum per array, no temporary: a sum of finite numbers that stays
+    finite proves them all finite; only a sum that is not (an inf or NaN
+    entry, or mere overflow) is followed by the entry-by-entry test.
+    Call it under ``np.errstate(over="ignore", invalid="ignore")``: the sums may overflow.
+    """
+    total = 0.0
+    for a in arrays:
+        total += float(np.add.reduce(a, axis=None))
+    if math.isfinite(total):
+        return True
+    return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
 def warn_nonfinite(message: str, stacklevel: int = 3) -> None:
@@ -249,7 +296,8 @@ class GradsReport:
     @property
     def finite(self) -> bool:
         """False if any gradient overflowed; training must then stop, not step."""
-        return all(np.all(np.isfinite(getattr(self, n))) for n in self.names)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return all_finite(*(getattr(self, n) for n in self.names))
 
     @property
     def clipped(self) -> bool:
@@ -259,8 +307,9 @@ class GradsReport:
 
 def warn_backward(g, dS: np.ndarray, model: str) -> None:
     """Warn (once) if the gradients ``g`` of ``model`` are not finite, naming the step."""
-    if g.finite and np.all(np.isfinite(dS)):
-        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if all_finite(dS, *(getattr(g, n) for n in g.names)):
+            return
     t = first_nonfinite(dS, reverse=True)  # dS[t] = dE/dS_t, from t = T going back
     where = (
         f"dE/dS_t is first not finite at step t = {t} (going back from T = {dS.shape[0] - 1})"
@@ -276,7 +325,8 @@ class TraceBase:
     @property
     def finite(self) -> bool:
         """False once the states or outputs overflowed to inf or NaN."""
-        return all(bool(np.all(np.isfinite(getattr(self, n)))) for n in self.checked)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return all_finite(*(getattr(self, n) for n in self.checked))
 
     def first_nonfinite_step(self) -> int | None:
         """The first step ``t`` (1..T) whose state or output is not finite; None if all are."""
@@ -318,6 +368,9 @@ def inputs(xs, D: int) -> np.ndarray:
 
 def warn_forward(tr, model: str) -> None:
     """Warn if the trace overflowed, naming the first non-finite step."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if all_finite(*(getattr(tr, n) for n in tr.checked)):
+            return
     t = tr.first_nonfinite_step()
     if t is not None:
         warn_nonfinite(

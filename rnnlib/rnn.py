@@ -31,9 +31,11 @@ from .engine import (
     ParamsBase,
     Terms,
     TraceBase,
+    all_finite,
     backward,
     inputs,
     params_of,
+    serial_blas,
     trace_of,
     warn_backward,
     warn_forward,
@@ -188,23 +190,43 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     f1, f2 = activation(g1, "g1"), output_activation(g2, "g2")
     xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
-    S = np.empty((T + 1,) + batch + (H,))
-    S[0] = 0.0 if s0 is None else _initial_state(s0, batch + (H,))
-    with np.errstate(over="ignore", invalid="ignore"):
-        A = xs @ p.Wx.T  # the input projection of every step in one product
+    N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
+    S = np.empty((T + 1, N, H))
+    S[0] = 0.0 if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
+        # the input projection of every step in one product; only the recurrence is sequential
+        A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
         if p.bs is not None:
             A += p.bs
-        WsT = p.Ws.T
-        for t in range(T):  # only the recurrence itself is sequential
-            A[t] += S[t] @ WsT
-            S[t + 1] = f1.f(A[t])
-        Z = S[1:] @ p.Wy.T
+        _recur(A, S, p.Ws.T, f1)
+        Z = np.dot(S[1:].reshape(T * N, H), p.Wy.T).reshape((T,) + batch + (-1,))
         if p.by is not None:
             Z += p.by
         Y = f2.f(Z)
-    tr = Trace(xs, A, S, Z, Y, f1.name, f2.name)
-    warn_forward(tr, "rnn")
+        shape = (T,) + batch + (H,)
+        tr = Trace(xs, A.reshape(shape), S.reshape((T + 1,) + batch + (H,)), Z, Y, f1.name, f2.name)
+        if not all_finite(S, Y):
+            warn_forward(tr, "rnn")
     return tr
+
+
+def _recur(A, S, WsT, f1) -> None:
+    """``a_t += Ws S_{t-1}``, ``S_t = g1(a_t)`` for t = 1..T, in place on ``A`` and ``S``.
+
+    ``A`` is ``(T, N, H)`` and holds the input projections on entry; ``S`` is
+    ``(T+1, N, H)`` with ``S[0]`` set.
+    """
+    tmp = np.empty(S.shape[1:])
+    if f1.name == "tanh":  # the common case, without temporaries
+        for t in range(A.shape[0]):
+            np.dot(S[t], WsT, out=tmp)
+            np.add(A[t], tmp, out=A[t])
+            np.tanh(A[t], out=S[t + 1])
+    else:
+        for t in range(A.shape[0]):
+            np.dot(S[t], WsT, out=tmp)
+            np.add(A[t], tmp, out=A[t])
+            S[t + 1] = f1.f(A[t])
 
 
 def _initial_state(s0, shape):
@@ -218,7 +240,7 @@ def _targets(tr, ds, kind: str = "squared") -> np.ndarray:
     check.instance(tr, TraceBase, "tr", "a Trace (from rnnlib.rnn.forward or rnnlib.lstm.forward)")
     check.choice(kind, LOSS_KINDS, "kind")
     if kind == "squared":
-        ds = check.array(ds, "ds", ndim=(tr.Y.ndim,))
+        ds = check.array(ds, "ds", ndim=(tr.Y.ndim,), copy=False)  # read, never kept
         check.shape(ds, tr.Y.shape, "ds")
         return ds
     if tr.g2 != "softmax":
@@ -312,7 +334,8 @@ class Grads(GradsReport):
     dS : ndarray, (T+1, [B,] H)
         ``dS[i] = dE/dS_i`` (after truncation and per-step clipping).
     step_norms : ndarray, (T, [B])
-        ``||dE/dS_i||`` before per-step clipping.
+        ``||dE/dS_i||`` before per-step clipping (without ``clip_step``, the
+        norms of ``dS[1:]``, computed when first read).
     step_clipped : ndarray of bool, (T, [B])
         Where ``clip_step`` rescaled the backward signal.
     """
@@ -329,6 +352,23 @@ class Grads(GradsReport):
     names = Names(WEIGHT_NAMES, BIAS_NAMES)
 
 
+def _step_norms(g: Grads) -> np.ndarray:
+    n = g.__dict__.get("_step_norms")
+    if n is None:  # no per-step clipping: the norms before clipping are those of dS
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = np.sqrt(np.sum(g.dS[1:] * g.dS[1:], axis=-1))
+        g.__dict__["_step_norms"] = n
+    return n
+
+
+def _set_step_norms(g: Grads, value) -> None:
+    g.__dict__["_step_norms"] = value
+
+
+# read on demand: the full-BPTT path does not spend a norm per step that nobody asked for
+Grads.step_norms = property(_step_norms, _set_step_norms, doc="``||dE/dS_i||``, (T, [B])")
+
+
 def output_error(tr: Trace, ds, at: str = "last", kind: str = "squared") -> np.ndarray:
     """``dE/dz_t`` for the loss terms ``at`` selects, zero elsewhere.
 
@@ -343,11 +383,15 @@ def output_error(tr: Trace, ds, at: str = "last", kind: str = "squared") -> np.n
     ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
     with np.errstate(over="ignore", invalid="ignore"):
-        if kind == "squared":
-            dZ = output_backward(tr.g2, tr.Z, tr.Y, 2.0 * (tr.Y - ds))
-        else:
-            dZ = tr.Y - ds
-    if at == "last":
+        return _output_error(tr, ds, at == "last", kind)
+
+
+def _output_error(tr, ds, last_only: bool, kind: str) -> np.ndarray:
+    if kind == "squared":
+        dZ = output_backward(tr.g2, tr.Z, tr.Y, 2.0 * (tr.Y - ds))
+    else:
+        dZ = tr.Y - ds
+    if last_only:
         dZ[:-1] = 0.0
     return dZ
 
@@ -392,36 +436,87 @@ def bptt(
     """
     _params(p)
     _trace(tr, p)
-    dZ = output_error(tr, ds, at, kind)
     truncate = check.positive_int(truncate, "truncate", allow_none=True)
     clip_step = check.positive(clip_step, "clip_step", allow_none=True)
-    with np.errstate(over="ignore", invalid="ignore"):
-        D1 = activation(tr.g1).df(tr.A)  # g1'(a_t) for every step at once
-        e = dZ @ p.Wy  # dE_t/dS_t through Y_t alone
+    ds = _targets(tr, ds, kind)
+    check.choice(at, LOSS_MODES, "at")
+    T, H, O = tr.A.shape[0], tr.A.shape[-1], tr.Y.shape[-1]
+    batch = tr.A.shape[1:-1]
+    N = batch[0] if batch else 1  # sequences in the batch
+    last_only = at == "last"
+    with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
+        dZ = _output_error(tr, ds, last_only, kind)
+        # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
+        D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
+        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # dE_t/dS_t through Y_t alone
         Ws = p.Ws
+        if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
+            dS, delta = _full_backward(e, D1, Ws, last_only)
+            norms = clipped = None
+        else:
 
-        def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws
-            return (v * D1[t - 1]) @ Ws
+            def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
+                return np.dot((v * D1[t - 1]).reshape(-1, H), Ws).reshape(v.shape)
 
-        back = backward(e, vjp, truncate, clip_step, last_only=(at == "last"))
-        delta = back.dS[1:] * D1  # dE/da_t
-        H, O = Ws.shape[0], dZ.shape[-1]
-        flat, flatZ = delta.reshape(-1, H), dZ.reshape(-1, O)
+            back = backward(e, vjp, truncate, clip_step, last_only=last_only)
+            dS, delta = back.dS, back.dS[1:] * D1  # dE/da_t
+            norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
+        flat, flatZ = delta.reshape(T * N, H), dZ.reshape(T * N, O)
+        dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        biases = {}
-        if p.bs is not None:
-            biases["bs"], pairs["bs"] = flat.sum(axis=0), (delta, None)
-        if p.by is not None:
-            biases["by"], pairs["by"] = flatZ.sum(axis=0), (dZ, None)
+        # each gradient is one product (or sum) over all steps and sequences, written into
+        # one buffer, so that one sum tells whether they are all finite
+        D = tr.xs.shape[-1]
+        i, j, k = H * D, H * (D + H), H * (D + H + O)
+        nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
+        buf = np.empty(k + nbs + nby)
+        out = {
+            "Wx": buf[:i].reshape(H, D),
+            "Ws": buf[i:j].reshape(H, H),
+            "Wy": buf[j:k].reshape(O, H),
+        }
+        np.dot(flat.T, tr.xs.reshape(T * N, D), out=out["Wx"])
+        np.dot(flat.T, tr.S[:-1].reshape(T * N, H), out=out["Ws"])
+        np.dot(flatZ.T, tr.S[1:].reshape(T * N, H), out=out["Wy"])
+        if nbs:
+            out["bs"], pairs["bs"] = np.add.reduce(flat, axis=0, out=buf[k : k + H]), (delta, None)
+        if nby:
+            out["by"], pairs["by"] = np.add.reduce(flatZ, axis=0, out=buf[k + nbs :]), (dZ, None)
         g = Grads(
-            Wx=flat.T @ tr.xs.reshape(-1, tr.xs.shape[-1]),
-            Ws=flat.T @ tr.S[:-1].reshape(-1, H),
-            Wy=flatZ.T @ tr.S[1:].reshape(-1, H),
+            **out,
             terms=Terms(pairs),
-            dS=back.dS,
-            step_norms=back.norms,
-            step_clipped=back.clipped,
-            **biases,
+            dS=dS,
+            step_norms=norms,
+            step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
         )
-    warn_backward(g, back.dS, "rnn")
+        if not all_finite(dS, buf):
+            warn_backward(g, dS, "rnn")
     return g
+
+
+def _dg1(tr) -> np.ndarray:
+    """``g1'(a_t)`` for every step; for tanh from the stored state, ``1 - S_t^2`` (no new tanh)."""
+    if tr.g1 == "tanh":
+        S = tr.S[1:]
+        return 1.0 - S * S
+    return activation(tr.g1).df(tr.A)
+
+
+def _full_backward(e, D1, Ws, last_only):
+    """Full BPTT: :func:`rnnlib.engine.backward` without truncation or clipping, specialised.
+
+    ``e``, ``D1`` are ``(T, N, H)``; returns ``dS`` (T+1, N, H) with
+    ``dS[t] = dE/dS_t`` and ``delta`` (T, N, H) with ``delta[t-1] = dE/da_t``.
+    The products are the engine's (same shapes, same order), so the result is
+    the same to the last bit.
+    """
+    T = e.shape[0]
+    dS = np.empty((T + 1,) + e.shape[1:])
+    delta = np.empty_like(e)
+    dS[T] = e[T - 1]
+    for t in range(T, 0, -1):
+        np.multiply(dS[t], D1[t - 1], out=delta[t - 1])  # dE/da_t = dE/dS_t * g1'(a_t)
+        np.dot(delta[t - 1], Ws, out=dS[t - 1])  # through Ws into S_{t-1} ...
+        if t > 1 and not last_only:
+            dS[t - 1] += e[t - 2]  # ... plus E_{t-1}'s own error
+    return dS, delta

@@ -36,6 +36,31 @@ def test_gradients_equal_full_bptt(T, every, B, at, g1, g2):
     assert g.every == k and g.stored == -(-T // k)
 
 
+@pytest.mark.parametrize("at", ["all", "last"])
+@pytest.mark.parametrize("B", [None, 4])
+@pytest.mark.parametrize("every", [1, 3, None])
+def test_biases_and_cross_entropy_equal_full_bptt(at, B, every):
+    T, batch = 11, () if B is None else (B,)
+    rng = np.random.default_rng(B or 0)
+    p = rnn.init(3, 6, 5, seed=2, bias=True, scale=1.2)
+    p.bs, p.by = rng.normal(size=6), rng.normal(size=5)
+    xs = rng.normal(size=(T,) + batch + (3,))
+    ds = rng.integers(0, 5, (T,) + batch)
+    g = checkpoint.bptt(p, xs, ds, at=at, every=every, g2="softmax", kind="cross_entropy")
+    tr = rnn.forward(p, xs, g2="softmax")
+    full = rnn.bptt(p, tr, ds, at, kind="cross_entropy")
+    assert g.names == full.names == ("Wx", "Ws", "Wy", "bs", "by")
+    for name in full.names:
+        np.testing.assert_allclose(getattr(g, name), getattr(full, name), rtol=0, atol=1e-10)
+    assert g.E == pytest.approx(rnn.loss(tr, ds, at, kind="cross_entropy"), rel=1e-12)
+
+
+def test_without_biases_there_are_no_bias_gradients():
+    p, xs, ds, _ = problem(5, None)
+    g = checkpoint.bptt(p, xs, ds, every=2)
+    assert g.names == ("Wx", "Ws", "Wy") and g.bs is None and g.by is None
+
+
 def test_default_every_is_the_square_root():
     assert [checkpoint.default_every(T) for T in (1, 2, 9, 100, 1000)] == [1, 1, 3, 10, 32]
     p, xs, ds, _ = problem(50, None)
@@ -80,12 +105,16 @@ def test_fixed_every_in_profile():
         (dict(g1="softsign"), "g1"),
         (dict(g2="cube"), "g2"),
         (dict(s0=np.zeros(4)), "s0"),
+        (dict(kind="hinge"), "kind"),
+        (dict(kind="cross_entropy"), "kind"),  # needs g2="softmax"
+        (dict(kind="cross_entropy", g2="softmax", ds=np.full(6, 3)), "ds"),  # class 3 of O = 3
     ],
 )
 def test_bad_arguments(kwargs, name):
     p, xs, ds, _ = problem(6, None)
+    kwargs = {"ds": ds, **kwargs}
     with pytest.raises(ValueError, match=f"^{name}:"):
-        checkpoint.bptt(p, xs, ds, **kwargs)
+        checkpoint.bptt(p, xs, **kwargs)
 
 
 def test_bad_arrays():
