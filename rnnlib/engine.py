@@ -2,12 +2,13 @@
 
 Both :func:`rnnlib.rnn.bptt` and :func:`rnnlib.lstm.bptt` reduce to the same
 loop, :func:`backward`.  Given the *local* error each loss term sends into the
-state it reads, ``e_t = dE_t/dS_t`` (through the output only), and the
-transposed Jacobian of one step, ``v -> v @ dS_t/dS_{t-1}``, the total error
-signal obeys (book: :eq:`eq-backward-recursion`)
+state it reads, ``e_t`` (the gradient of ``E_t`` with respect to ``S_t``
+through the output only), and the transposed Jacobian of one step,
+``v -> v @ dS_t/dS_{t-1}``, the total error signal obeys
+(book: :eq:`eq-backward-recursion`)
 
-.. math::  \\frac{\\partial E}{\\partial S_{t-1}} = e_{t-1}
-           + \\frac{\\partial E}{\\partial S_t}\\,\\frac{\\partial S_t}{\\partial S_{t-1}},
+.. math::  \\nabla_{S_{t-1}} E = e_{t-1}
+           + \\Bigl(\\frac{\\partial S_t}{\\partial S_{t-1}}\\Bigr)^{\\top} \\nabla_{S_t} E,
 
 which costs one Jacobian-vector product per step instead of the O(T^2) work
 of summing every chain of the explicit formula.  Truncation to ``k`` steps
@@ -21,7 +22,10 @@ parameter array once, when it is set; :class:`TraceBase` locates the first
 non-finite step of a forward pass; :class:`Terms` holds the per-step terms of
 each weight gradient; :class:`GradsReport` what training checks on gradients;
 and :class:`NonFiniteWarning` is what a forward pass, a loss or a backward
-pass emits when it overflows.
+pass emits when it overflows.  :class:`Names` lists the parameters an
+instance holds when some are optional (the simple RNN's biases), and
+:func:`serial_blas` runs the sequential products of a large problem on one
+BLAS thread.
 """
 
 from __future__ import annotations
@@ -229,9 +233,9 @@ def backward(e, vjp, truncate=None, clip_step=None, last_only=False) -> Backward
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T, stop, -1):
             total = buf.sum(axis=0) if windowed else buf[0]
-            n = np.linalg.norm(total, axis=-1)
-            norms[t - 1] = n
-            if clip_step is not None:
+            if clip_step is not None:  # without clipping the norms are taken after the loop
+                n = np.linalg.norm(total, axis=-1)
+                norms[t - 1] = n
                 over = n > clip_step
                 if np.any(over):
                     scale = np.where(over, clip_step / np.where(over, n, 1.0), 1.0)[..., None]
@@ -248,6 +252,8 @@ def backward(e, vjp, truncate=None, clip_step=None, last_only=False) -> Backward
                 buf[0] = buf[0] + e[t - 2]
         if stop == 0:
             dS[0] = buf.sum(axis=0) if windowed else buf[0]
+        if clip_step is None:  # nothing was rescaled: the norms before clipping are dS's own
+            norms = np.linalg.norm(dS[1:], axis=-1)
     return Backward(dS, norms, clipped)
 
 

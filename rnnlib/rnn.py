@@ -433,6 +433,16 @@ def bptt(
     Returns
     -------
     Grads
+
+    Notes
+    -----
+    Full BPTT (no ``truncate``, no ``clip_step``) runs a loop of three array
+    operations per step; the other settings run :func:`rnnlib.engine.backward`
+    with the same products, so equal settings give equal bits.  Each step
+    treats the ``B`` sequences as one ``(B, H)`` matrix; the products over
+    all steps at once (the input projection, the output, every weight
+    gradient) are single matrix products, and a large problem runs on one
+    BLAS thread (:func:`rnnlib.engine.serial_blas`).
     """
     _params(p)
     _trace(tr, p)
