@@ -26,6 +26,7 @@ from .activations import get as activation
 from .activations import log_softmax, output_backward
 from .activations import output as output_activation
 from .engine import (
+    SERIAL_STEP,
     GradsReport,
     Names,
     ParamsBase,
@@ -191,14 +192,17 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
-    S = np.empty((T + 1, N, H))
-    S[0] = 0.0 if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    s0 = 0.0 if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
     with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
-        # the input projection of every step in one product; only the recurrence is sequential
-        A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
-        if p.bs is not None:
-            A += p.bs
-        _recur(A, S, p.Ws.T, f1)
+        if N * H * (H + D) < SERIAL_STEP:  # small: the fewer array operations the better
+            A, S = _recur_small(p, xs.reshape(T, N, D), s0, f1)
+        else:  # the input projection of all steps in one product; only the recurrence is sequential
+            S = np.empty((T + 1, N, H))
+            S[0] = s0
+            A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
+            if p.bs is not None:
+                A += p.bs
+            _recur(A, S, p.Ws.T, f1)
         Z = np.dot(S[1:].reshape(T * N, H), p.Wy.T).reshape((T,) + batch + (-1,))
         if p.by is not None:
             Z += p.by
@@ -227,6 +231,34 @@ def _recur(A, S, WsT, f1) -> None:
             np.dot(S[t], WsT, out=tmp)
             np.add(A[t], tmp, out=A[t])
             S[t + 1] = f1.f(A[t])
+
+
+def _recur_small(p, xs, s0, f1):
+    """The recurrence with one product a step, ``a_t = [Ws Wx bs] [S_{t-1}; x_t; 1]``.
+
+    ``xs`` is ``(T, N, D)``.  A buffer holds each ``S_{t-1}`` beside ``x_t``
+    (and a 1 for the bias), so a step is one product and one activation: for
+    small sizes the count of array operations, not arithmetic, sets the time.
+    Returns ``A`` (T, N, H) and ``S`` (T+1, N, H).
+    """
+    T, N, D = xs.shape
+    H = p.Ws.shape[0]
+    parts = [p.Ws, p.Wx] if p.bs is None else [p.Ws, p.Wx, p.bs[:, None]]
+    W = np.concatenate(parts, axis=1).T  # (H + D [+ 1], H)
+    U = np.empty((T + 1, N, W.shape[0]))
+    U[0, :, :H] = s0
+    U[:T, :, H : H + D] = xs
+    if p.bs is not None:
+        U[:, :, -1] = 1.0
+    S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
+    A = np.empty((T, N, H))
+    for t in range(T):
+        np.dot(U[t], W, out=A[t])
+        if f1.name == "tanh":
+            np.tanh(A[t], out=S[t + 1])
+        else:
+            S[t + 1] = f1.f(A[t])
+    return A, np.ascontiguousarray(S)
 
 
 def _initial_state(s0, shape):
