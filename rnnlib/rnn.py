@@ -487,53 +487,63 @@ def bptt(
     N = batch[0] if batch else 1  # sequences in the batch
     last_only = at == "last"
     with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
-        dZ = _output_error(tr, ds, last_only, kind)
         # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
+        dZ = _output_error(tr, ds, last_only, kind)  # dE/dz_t
         D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
-        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # dE_t/dS_t through Y_t alone
-        Ws = p.Ws
+        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
         if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
-            dS, delta = _full_backward(e, D1, Ws, last_only)
+            dS, delta = _full_backward(e, D1, p.Ws, last_only)
             norms = clipped = None
         else:
 
             def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
-                return np.dot((v * D1[t - 1]).reshape(-1, H), Ws).reshape(v.shape)
+                return np.dot((v * D1[t - 1]).reshape(-1, H), p.Ws).reshape(v.shape)
 
             back = backward(e, vjp, truncate, clip_step, last_only=last_only)
-            dS, delta = back.dS, back.dS[1:] * D1  # dE/da_t
+            dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
             norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
-        flat, flatZ = delta.reshape(T * N, H), dZ.reshape(T * N, O)
+        grads, flat = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O))
         dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        # each gradient is one product (or sum) over all steps and sequences, written into
-        # one buffer, so that one sum tells whether they are all finite
-        D = tr.xs.shape[-1]
-        i, j, k = H * D, H * (D + H), H * (D + H + O)
-        nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
-        buf = np.empty(k + nbs + nby)
-        out = {
-            "Wx": buf[:i].reshape(H, D),
-            "Ws": buf[i:j].reshape(H, H),
-            "Wy": buf[j:k].reshape(O, H),
-        }
-        np.dot(flat.T, tr.xs.reshape(T * N, D), out=out["Wx"])
-        np.dot(flat.T, tr.S[:-1].reshape(T * N, H), out=out["Ws"])
-        np.dot(flatZ.T, tr.S[1:].reshape(T * N, H), out=out["Wy"])
-        if nbs:
-            out["bs"], pairs["bs"] = np.add.reduce(flat, axis=0, out=buf[k : k + H]), (delta, None)
-        if nby:
-            out["by"], pairs["by"] = np.add.reduce(flatZ, axis=0, out=buf[k + nbs :]), (dZ, None)
+        pairs.update({"bs": (delta, None), "by": (dZ, None)})  # the biases' terms, if any
         g = Grads(
-            **out,
-            terms=Terms(pairs),
+            **grads,
+            terms=Terms({n: pairs[n] for n in grads}),
             dS=dS,
             step_norms=norms,
             step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
         )
-        if not all_finite(dS, buf):
+        if not all_finite(dS, flat):
             warn_backward(g, dS, "rnn")
     return g
+
+
+def _weight_grads(p, tr, delta, dZ):
+    """Every gradient as one product (or sum) over all steps and sequences.
+
+    Book: :eq:`eq-weight-gradients`.
+    ``dE/dWs = sum_i delta_i S_{i-1}^T``, ``dE/dWx = sum_i delta_i x_i^T``,
+    ``dE/dWy = sum_i dE/dz_i S_i^T``, ``dE/dbs = sum_i delta_i``,
+    ``dE/dby = sum_i dE/dz_i``, with ``delta`` (T N, H) and ``dZ`` (T N, O).
+    Returns ``name -> array`` and the one buffer they all live in, so that
+    a single sum can tell whether they are finite.
+    """
+    (H, D), O = p.Wx.shape, p.Wy.shape[0]
+    S = tr.S.reshape(-1, H)  # (T+1) N rows: S_0 of every sequence, then S_1, ...
+    M = delta.shape[0]  # T N
+    i, j, k = H * D, H * (D + H), H * (D + H + O)
+    nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
+    flat = np.empty(k + nbs + nby)
+    out = {"Wx": flat[:i].reshape(H, D), "Ws": flat[i:j].reshape(H, H)}
+    out["Wy"] = flat[j:k].reshape(O, H)
+    np.dot(delta.T, tr.xs.reshape(M, D), out=out["Wx"])
+    np.dot(delta.T, S[:M], out=out["Ws"])
+    np.dot(dZ.T, S[-M:], out=out["Wy"])
+    if nbs:
+        out["bs"] = np.add.reduce(delta, axis=0, out=flat[k : k + H])
+    if nby:
+        out["by"] = np.add.reduce(dZ, axis=0, out=flat[k + nbs :])
+    return out, flat
 
 
 def _dg1(tr) -> np.ndarray:
