@@ -221,16 +221,15 @@ def _recur(A, S, WsT, f1) -> None:
     ``(T+1, N, H)`` with ``S[0]`` set.
     """
     tmp = np.empty(S.shape[1:])
-    if f1.name == "tanh":  # the common case, without temporaries
-        for t in range(A.shape[0]):
-            np.dot(S[t], WsT, out=tmp)
-            np.add(A[t], tmp, out=A[t])
-            np.tanh(A[t], out=S[t + 1])
-    else:
-        for t in range(A.shape[0]):
-            np.dot(S[t], WsT, out=tmp)
-            np.add(A[t], tmp, out=A[t])
-            S[t + 1] = f1.f(A[t])
+    Av, Sv = list(A), list(S)  # each step's slice, taken once
+    tanh = f1.name == "tanh"  # the common case, without temporaries
+    for t in range(A.shape[0]):
+        np.dot(Sv[t], WsT, out=tmp)
+        np.add(Av[t], tmp, out=Av[t])
+        if tanh:
+            np.tanh(Av[t], out=Sv[t + 1])
+        else:
+            Sv[t + 1][...] = f1.f(Av[t])
 
 
 def _recur_small(p, xs, s0, f1):
@@ -252,12 +251,14 @@ def _recur_small(p, xs, s0, f1):
         U[:, :, -1] = 1.0
     S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
     A = np.empty((T, N, H))
+    Uv, Av, Sv = list(U), list(A), list(S)  # each step's slice, taken once
+    tanh = f1.name == "tanh"
     for t in range(T):
-        np.dot(U[t], W, out=A[t])
-        if f1.name == "tanh":
-            np.tanh(A[t], out=S[t + 1])
+        np.dot(Uv[t], W, out=Av[t])
+        if tanh:
+            np.tanh(Av[t], out=Sv[t + 1])
         else:
-            S[t + 1] = f1.f(A[t])
+            Sv[t + 1][...] = f1.f(Av[t])
     return A, np.ascontiguousarray(S)
 
 
@@ -566,9 +567,12 @@ def _full_backward(e, D1, Ws, last_only):
     dS = np.empty((T + 1,) + e.shape[1:])
     delta = np.empty_like(e)
     dS[T] = e[T - 1]
+    # each step's (N, H) slice, taken once: in this loop indexing costs as much as arithmetic
+    dSv, dv, D1v, ev = list(dS), list(delta), list(D1), list(e)
     for t in range(T, 0, -1):
-        np.multiply(dS[t], D1[t - 1], out=delta[t - 1])  # dE/da_t = dE/dS_t * g1'(a_t)
-        np.dot(delta[t - 1], Ws, out=dS[t - 1])  # through Ws into S_{t-1} ...
+        d, s = dv[t - 1], dSv[t - 1]
+        np.multiply(dSv[t], D1v[t - 1], out=d)  # delta_t = dE/dS_t * g1'(a_t)
+        np.dot(d, Ws, out=s)  # through Ws into S_{t-1} ...
         if t > 1 and not last_only:
-            dS[t - 1] += e[t - 2]  # ... plus E_{t-1}'s own error
+            np.add(s, ev[t - 2], out=s)  # ... plus E_{t-1}'s own error
     return dS, delta
