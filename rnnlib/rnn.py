@@ -421,7 +421,9 @@ def output_error(tr: Trace, ds, at: str = "last", kind: str = "squared") -> np.n
 
 def _output_error(tr, ds, last_only: bool, kind: str) -> np.ndarray:
     if kind == "squared":
-        dZ = output_backward(tr.g2, tr.Z, tr.Y, 2.0 * (tr.Y - ds))
+        dY = np.subtract(tr.Y, ds)
+        dY *= 2.0  # dE_t/dY_t = 2 (Y_t - d_t), in place
+        dZ = output_backward(tr.g2, tr.Z, tr.Y, dY)
     else:
         dZ = tr.Y - ds
     if last_only:
@@ -550,8 +552,8 @@ def _weight_grads(p, tr, delta, dZ):
 def _dg1(tr) -> np.ndarray:
     """``g1'(a_t)`` for every step; for tanh from the stored state, ``1 - S_t^2`` (no new tanh)."""
     if tr.g1 == "tanh":
-        S = tr.S[1:]
-        return 1.0 - S * S
+        D1 = np.multiply(tr.S[1:], tr.S[1:])
+        return np.subtract(1.0, D1, out=D1)  # in place: one array of T N H, not two
     return activation(tr.g1).df(tr.A)
 
 
