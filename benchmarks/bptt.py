@@ -277,10 +277,13 @@ def table():
                 f"      {name:<12} {r:6.1f} GFLOP/s = {r / rate:.2f} of the GEMM rate "
                 f"({r / rate1:.2f} of the one-thread rate)"
             )
-    serial = B * H * H >= rl.engine.SERIAL_STEP
+    serial = B * H * H >= rl.engine.SERIAL_STEP and rl.engine.busy()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"    rnnlib ran it on {'1 BLAS thread' if serial else 'the default BLAS threads'} "
-        f"(a step's product N H H = {B * H * H}; one thread from {rl.engine.SERIAL_STEP})"
+        f"(1-minute load average now {load:.1f} on {os.cpu_count()} CPUs; one thread when the "
+        f"load exceeds the CPUs and a step's product N H H = {B * H * H} >= "
+        f"{rl.engine.SERIAL_STEP})"
     )
 
 
@@ -318,7 +321,11 @@ def interleaved_calls(fs, repeats, inner):
 
 def main():
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-    print(f"numpy {np.__version__}, BLAS threads: {threads}, CPUs: {os.cpu_count()}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"numpy {np.__version__}, BLAS threads: {threads}, CPUs: {os.cpu_count()}, "
+        f"1-minute load average {load:.1f}"
+    )
     t0 = time.perf_counter()
     parts = (table,) if ARGS.quick else (table, part_a, part_b)
     for part in parts:
