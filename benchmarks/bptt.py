@@ -11,7 +11,9 @@
       (``floor`` = rnnlib / floor);
     - for the large case, rnnlib's matrix-product rate as a fraction of this
       run's 1024 x 1024 float64 GEMM rate (only matrix-product FLOPs are
-      counted, 2 m n k each; tanh and the loss are work the count does not credit).
+      counted, 2 m n k each; tanh and the loss are work the count does not credit),
+      and of the one-thread GEMM rate (on a busy machine two BLAS threads
+      can be slower than one).
     Goals: <= 0.10 x torch at the textbook sizes (about 60 us a call),
     <= 0.70 x torch at the middle sizes, >= 0.70 of the GEMM rate at the largest.
 (2) rnnlib against a literal implementation of the explicit chain-rule sum
@@ -242,6 +244,7 @@ def table():
         large = (T, B, D, H) == SIZES[-1]
         if large:
             fs["gemm"] = lambda: M @ M
+            fs["gemm1"] = lambda: one_thread(lambda: M @ M)
         g = fs["lib"]()
         ref = tc() if tc is not None else fs["floor"]()
         diff = max(
@@ -259,20 +262,39 @@ def table():
             f"{1e6 * floor:>11.1f} {lib / floor:>7.2f} {diff:>9.1e}"
         )
         if large:
-            gemm = (T, B, D, H, lib, t["gemm"], tt, floor)
-    T, B, D, H, lib, mm, tt, floor = gemm
-    flops, rate = gemm_flops(T, B, D, H, D), 2 * N**3 / mm / 1e9
-    print(f"    GEMM {N}^3 float64: {rate:.1f} GFLOP/s in this run")
+            gemm = (T, B, D, H, lib, t["gemm"], t["gemm1"], tt, floor)
+    T, B, D, H, lib, mm, mm1, tt, floor = gemm
+    flops, rate, rate1 = gemm_flops(T, B, D, H, D), 2 * N**3 / mm / 1e9, 2 * N**3 / mm1 / 1e9
+    print(
+        f"    GEMM {N}^3 float64 in this run: {rate:.1f} GFLOP/s with the default threads "
+        f"(the goal's yardstick), {rate1:.1f} GFLOP/s on one thread"
+    )
     print(f"    (T, B, D, H) = {(T, B, D, H)}: {flops / 1e9:.2f} GFLOP of matrix products")
     for name, secs in (("rnnlib", lib), ("torch", tt), ("numpy floor", floor)):
         if secs:
             r = flops / secs / 1e9
-            print(f"      {name:<12} {r:6.1f} GFLOP/s = {r / rate:.2f} of the GEMM rate")
-    serial = B * H * H >= rl.engine.SERIAL_STEP
+            print(
+                f"      {name:<12} {r:6.1f} GFLOP/s = {r / rate:.2f} of the GEMM rate "
+                f"({r / rate1:.2f} of the one-thread rate)"
+            )
+    serial = B * H * H >= rl.engine.SERIAL_STEP and rl.engine.busy()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"    rnnlib ran it on {'1 BLAS thread' if serial else 'the default BLAS threads'} "
-        f"(a step's product N H H = {B * H * H}; one thread from {rl.engine.SERIAL_STEP})"
+        f"(1-minute load average now {load:.1f} on {os.cpu_count()} CPUs; one thread when the "
+        f"load exceeds the CPUs and a step's product N H H = {B * H * H} >= "
+        f"{rl.engine.SERIAL_STEP})"
     )
+
+
+def one_thread(f):
+    """``f()`` with BLAS on one thread (threadpoolctl), or as it is without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return f()
+    with threadpool_limits(limits=1, user_api="blas"):
+        return f()
 
 
 def per_call(f):
@@ -289,7 +311,7 @@ def interleaved_calls(fs, repeats, inner):
     ts = {k: [] for k in fs}
     for _ in range(repeats):
         for k, f in fs.items():
-            n = 1 if k == "gemm" else inner
+            n = 1 if k.startswith("gemm") else inner
             t0 = time.perf_counter()
             for _ in range(n):
                 f()
@@ -299,7 +321,11 @@ def interleaved_calls(fs, repeats, inner):
 
 def main():
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
-    print(f"numpy {np.__version__}, BLAS threads: {threads}, CPUs: {os.cpu_count()}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"numpy {np.__version__}, BLAS threads: {threads}, CPUs: {os.cpu_count()}, "
+        f"1-minute load average {load:.1f}"
+    )
     t0 = time.perf_counter()
     parts = (table,) if ARGS.quick else (table, part_a, part_b)
     for part in parts:

@@ -9,7 +9,7 @@ The softmax is the one output activation that is not element-wise: each
 output depends on every pre-activation of its step, so its Jacobian is a
 full matrix, ``dY_t/dz_t = diag(Y_t) - Y_t Y_t^T``.  It is therefore not in
 :data:`ACTIVATIONS` (whose members act entry by entry, as ``g1`` must) but
-in :data:`OUTPUTS`, the names ``g2`` may take; :func:`output_backward`
+in ``OUTPUTS``, the names ``g2`` may take; :func:`output_backward`
 applies either kind of Jacobian.
 """
 
@@ -110,7 +110,7 @@ def output_backward(g2: str, Z, Y, dY):
     Parameters
     ----------
     g2 : str
-        A name in :data:`OUTPUTS` (trusted: the trace's own).
+        A name in ``OUTPUTS`` (trusted: the trace's own).
     Z, Y, dY : ndarray, (..., O)
     """
     if g2 == "softmax":
@@ -126,7 +126,7 @@ def output(name: str, argument: str = "g2") -> Activation:
     Raises
     ------
     ValueError
-        If ``name`` is not in :data:`OUTPUTS`; the message names ``argument``.
+        If ``name`` is not in ``OUTPUTS``; the message names ``argument``.
     """
     if isinstance(name, Activation):
         return name

@@ -2,12 +2,13 @@
 
 Both :func:`rnnlib.rnn.bptt` and :func:`rnnlib.lstm.bptt` reduce to the same
 loop, :func:`backward`.  Given the *local* error each loss term sends into the
-state it reads, ``e_t = dE_t/dS_t`` (through the output only), and the
-transposed Jacobian of one step, ``v -> v @ dS_t/dS_{t-1}``, the total error
-signal obeys (book: :eq:`eq-backward-recursion`)
+state it reads, ``e_t`` (the gradient of ``E_t`` with respect to ``S_t``
+through the output only), and the transposed Jacobian of one step,
+``v -> v @ dS_t/dS_{t-1}``, the total error signal obeys
+(book: :eq:`eq-backward-recursion`)
 
-.. math::  \\frac{\\partial E}{\\partial S_{t-1}} = e_{t-1}
-           + \\frac{\\partial E}{\\partial S_t}\\,\\frac{\\partial S_t}{\\partial S_{t-1}},
+.. math::  \\nabla_{S_{t-1}} E = e_{t-1}
+           + \\Bigl(\\frac{\\partial S_t}{\\partial S_{t-1}}\\Bigr)^{\\top} \\nabla_{S_t} E,
 
 which costs one Jacobian-vector product per step instead of the O(T^2) work
 of summing every chain of the explicit formula.  Truncation to ``k`` steps
@@ -21,13 +22,17 @@ parameter array once, when it is set; :class:`TraceBase` locates the first
 non-finite step of a forward pass; :class:`Terms` holds the per-step terms of
 each weight gradient; :class:`GradsReport` what training checks on gradients;
 and :class:`NonFiniteWarning` is what a forward pass, a loss or a backward
-pass emits when it overflows.
+pass emits when it overflows.  :class:`Names` lists the parameters an
+instance holds when some are optional (the simple RNN's biases), and
+:func:`serial_blas` runs a large problem on one BLAS thread when the
+machine is busy.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,24 +62,37 @@ def first_nonfinite(*arrays, reverse: bool = False) -> int | None:
     return int(idx[-1] if reverse else idx[0])
 
 
-#: Per-step products of at least this many multiply-adds (``N H H`` for an ``(N, H)``
-#: state) run on one BLAS thread.  OpenBLAS shares a product this large among its
-#: threads; across the T short products of a recurrence, with element-wise work
-#: between them, the hand-offs cost more than they gain on a 2-core machine
-#: (``benchmarks/bptt.py``: about 4x slower at (T, B, D, H) = (200, 64, 256, 256)
-#: on a busy machine).  The products over all steps at once keep every thread.
+#: Problems whose per-step product does at least this many multiply-adds (``N H H``
+#: for an ``(N, H)`` state) run on one BLAS thread while the machine is busy (see
+#: :func:`busy`).  OpenBLAS shares a product this large among its threads; when no
+#: core is free, each hand-off waits for a thread the system has not scheduled:
+#: forward + BPTT at (T, B, D, H) = (200, 64, 256, 256) ran up to 4 times slower
+#: than on one thread (``benchmarks/bptt.py``, 2 cores, load average 5 to 10).  On
+#: an idle machine the default threads are 1.5 to 2 times faster, so they are kept.
+#: OpenBLAS gives every entry of a product to one thread: the same bits either way.
 SERIAL_STEP = 65536
 _blas = None  # threadpoolctl's handle on the BLAS libraries numpy loaded, made on first use
 
 
-def serial_blas(step_work: int):
-    """A context running BLAS on one thread when ``step_work >= SERIAL_STEP``.
+def busy() -> bool:
+    """Whether the machine has no core to spare: the 1-minute load average exceeds the CPU count."""
+    try:
+        return os.getloadavg()[0] > (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # no load average on this platform
+        return False
 
-    ``step_work`` is the multiply-adds of one step's product.  Needs
-    ``threadpoolctl``; without it (or for smaller steps) it changes nothing.
+
+def serial_blas(step_work: int):
+    """A context running BLAS on one thread for a large problem on a busy machine.
+
+    ``step_work`` is the multiply-adds of one step's product; at least
+    :data:`SERIAL_STEP` of them on a machine that is :func:`busy` limits BLAS
+    to one thread for the duration, otherwise nothing changes.  Needs
+    ``threadpoolctl``; without it nothing changes either (same results,
+    only slower on a busy machine).
     """
     global _blas
-    if step_work < SERIAL_STEP:
+    if step_work < SERIAL_STEP or not busy():
         return contextlib.nullcontext()
     if _blas is None:
         try:
@@ -229,9 +247,9 @@ def backward(e, vjp, truncate=None, clip_step=None, last_only=False) -> Backward
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T, stop, -1):
             total = buf.sum(axis=0) if windowed else buf[0]
-            n = np.linalg.norm(total, axis=-1)
-            norms[t - 1] = n
-            if clip_step is not None:
+            if clip_step is not None:  # without clipping the norms are taken after the loop
+                n = np.linalg.norm(total, axis=-1)
+                norms[t - 1] = n
                 over = n > clip_step
                 if np.any(over):
                     scale = np.where(over, clip_step / np.where(over, n, 1.0), 1.0)[..., None]
@@ -248,6 +266,8 @@ def backward(e, vjp, truncate=None, clip_step=None, last_only=False) -> Backward
                 buf[0] = buf[0] + e[t - 2]
         if stop == 0:
             dS[0] = buf.sum(axis=0) if windowed else buf[0]
+        if clip_step is None:  # nothing was rescaled: the norms before clipping are dS's own
+            norms = np.linalg.norm(dS[1:], axis=-1)
     return Backward(dS, norms, clipped)
 
 

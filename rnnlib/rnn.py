@@ -26,6 +26,7 @@ from .activations import get as activation
 from .activations import log_softmax, output_backward
 from .activations import output as output_activation
 from .engine import (
+    SERIAL_STEP,
     GradsReport,
     Names,
     ParamsBase,
@@ -191,14 +192,17 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
-    S = np.empty((T + 1, N, H))
-    S[0] = 0.0 if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    s0 = 0.0 if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
     with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
-        # the input projection of every step in one product; only the recurrence is sequential
-        A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
-        if p.bs is not None:
-            A += p.bs
-        _recur(A, S, p.Ws.T, f1)
+        if N * H * (H + D) < SERIAL_STEP:  # small: the fewer array operations the better
+            A, S = _recur_small(p, xs.reshape(T, N, D), s0, f1)
+        else:  # the input projection of all steps in one product; only the recurrence is sequential
+            S = np.empty((T + 1, N, H))
+            S[0] = s0
+            A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
+            if p.bs is not None:
+                A += p.bs
+            _recur(A, S, p.Ws.T, f1)
         Z = np.dot(S[1:].reshape(T * N, H), p.Wy.T).reshape((T,) + batch + (-1,))
         if p.by is not None:
             Z += p.by
@@ -217,16 +221,45 @@ def _recur(A, S, WsT, f1) -> None:
     ``(T+1, N, H)`` with ``S[0]`` set.
     """
     tmp = np.empty(S.shape[1:])
-    if f1.name == "tanh":  # the common case, without temporaries
-        for t in range(A.shape[0]):
-            np.dot(S[t], WsT, out=tmp)
-            np.add(A[t], tmp, out=A[t])
-            np.tanh(A[t], out=S[t + 1])
-    else:
-        for t in range(A.shape[0]):
-            np.dot(S[t], WsT, out=tmp)
-            np.add(A[t], tmp, out=A[t])
-            S[t + 1] = f1.f(A[t])
+    Av, Sv = list(A), list(S)  # each step's slice, taken once
+    tanh = f1.name == "tanh"  # the common case, without temporaries
+    for t in range(A.shape[0]):
+        np.dot(Sv[t], WsT, out=tmp)
+        np.add(Av[t], tmp, out=Av[t])
+        if tanh:
+            np.tanh(Av[t], out=Sv[t + 1])
+        else:
+            Sv[t + 1][...] = f1.f(Av[t])
+
+
+def _recur_small(p, xs, s0, f1):
+    """The recurrence with one product a step, ``a_t = [Ws Wx bs] [S_{t-1}; x_t; 1]``.
+
+    ``xs`` is ``(T, N, D)``.  A buffer holds each ``S_{t-1}`` beside ``x_t``
+    (and a 1 for the bias), so a step is one product and one activation: for
+    small sizes the count of array operations, not arithmetic, sets the time.
+    Returns ``A`` (T, N, H) and ``S`` (T+1, N, H).
+    """
+    T, N, D = xs.shape
+    H = p.Ws.shape[0]
+    parts = [p.Ws, p.Wx] if p.bs is None else [p.Ws, p.Wx, p.bs[:, None]]
+    W = np.concatenate(parts, axis=1).T  # (H + D [+ 1], H)
+    U = np.empty((T + 1, N, W.shape[0]))
+    U[0, :, :H] = s0
+    U[:T, :, H : H + D] = xs
+    if p.bs is not None:
+        U[:, :, -1] = 1.0
+    S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
+    A = np.empty((T, N, H))
+    Uv, Av, Sv = list(U), list(A), list(S)  # each step's slice, taken once
+    tanh = f1.name == "tanh"
+    for t in range(T):
+        np.dot(Uv[t], W, out=Av[t])
+        if tanh:
+            np.tanh(Av[t], out=Sv[t + 1])
+        else:
+            Sv[t + 1][...] = f1.f(Av[t])
+    return A, np.ascontiguousarray(S)
 
 
 def _initial_state(s0, shape):
@@ -388,7 +421,9 @@ def output_error(tr: Trace, ds, at: str = "last", kind: str = "squared") -> np.n
 
 def _output_error(tr, ds, last_only: bool, kind: str) -> np.ndarray:
     if kind == "squared":
-        dZ = output_backward(tr.g2, tr.Z, tr.Y, 2.0 * (tr.Y - ds))
+        dY = np.subtract(tr.Y, ds)
+        dY *= 2.0  # dE_t/dY_t = 2 (Y_t - d_t), in place
+        dZ = output_backward(tr.g2, tr.Z, tr.Y, dY)
     else:
         dZ = tr.Y - ds
     if last_only:
@@ -433,6 +468,16 @@ def bptt(
     Returns
     -------
     Grads
+
+    Notes
+    -----
+    Full BPTT (no ``truncate``, no ``clip_step``) runs a loop of three array
+    operations per step; the other settings run :func:`rnnlib.engine.backward`
+    with the same products, so equal settings give equal bits.  Each step
+    treats the ``B`` sequences as one ``(B, H)`` matrix; the products over
+    all steps at once (the input projection, the output, every weight
+    gradient) are single matrix products, and a large problem runs on one
+    BLAS thread (:func:`rnnlib.engine.serial_blas`).
     """
     _params(p)
     _trace(tr, p)
@@ -445,60 +490,70 @@ def bptt(
     N = batch[0] if batch else 1  # sequences in the batch
     last_only = at == "last"
     with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
-        dZ = _output_error(tr, ds, last_only, kind)
         # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
+        dZ = _output_error(tr, ds, last_only, kind)  # dE/dz_t
         D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
-        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # dE_t/dS_t through Y_t alone
-        Ws = p.Ws
+        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
         if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
-            dS, delta = _full_backward(e, D1, Ws, last_only)
+            dS, delta = _full_backward(e, D1, p.Ws, last_only)
             norms = clipped = None
         else:
 
             def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
-                return np.dot((v * D1[t - 1]).reshape(-1, H), Ws).reshape(v.shape)
+                return np.dot((v * D1[t - 1]).reshape(-1, H), p.Ws).reshape(v.shape)
 
             back = backward(e, vjp, truncate, clip_step, last_only=last_only)
-            dS, delta = back.dS, back.dS[1:] * D1  # dE/da_t
+            dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
             norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
-        flat, flatZ = delta.reshape(T * N, H), dZ.reshape(T * N, O)
+        grads, flat = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O))
         dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        # each gradient is one product (or sum) over all steps and sequences, written into
-        # one buffer, so that one sum tells whether they are all finite
-        D = tr.xs.shape[-1]
-        i, j, k = H * D, H * (D + H), H * (D + H + O)
-        nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
-        buf = np.empty(k + nbs + nby)
-        out = {
-            "Wx": buf[:i].reshape(H, D),
-            "Ws": buf[i:j].reshape(H, H),
-            "Wy": buf[j:k].reshape(O, H),
-        }
-        np.dot(flat.T, tr.xs.reshape(T * N, D), out=out["Wx"])
-        np.dot(flat.T, tr.S[:-1].reshape(T * N, H), out=out["Ws"])
-        np.dot(flatZ.T, tr.S[1:].reshape(T * N, H), out=out["Wy"])
-        if nbs:
-            out["bs"], pairs["bs"] = np.add.reduce(flat, axis=0, out=buf[k : k + H]), (delta, None)
-        if nby:
-            out["by"], pairs["by"] = np.add.reduce(flatZ, axis=0, out=buf[k + nbs :]), (dZ, None)
+        pairs.update({"bs": (delta, None), "by": (dZ, None)})  # the biases' terms, if any
         g = Grads(
-            **out,
-            terms=Terms(pairs),
+            **grads,
+            terms=Terms({n: pairs[n] for n in grads}),
             dS=dS,
             step_norms=norms,
             step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
         )
-        if not all_finite(dS, buf):
+        if not all_finite(dS, flat):
             warn_backward(g, dS, "rnn")
     return g
+
+
+def _weight_grads(p, tr, delta, dZ):
+    """Every gradient as one product (or sum) over all steps and sequences.
+
+    Book: :eq:`eq-weight-gradients`.
+    ``dE/dWs = sum_i delta_i S_{i-1}^T``, ``dE/dWx = sum_i delta_i x_i^T``,
+    ``dE/dWy = sum_i dE/dz_i S_i^T``, ``dE/dbs = sum_i delta_i``,
+    ``dE/dby = sum_i dE/dz_i``, with ``delta`` (T N, H) and ``dZ`` (T N, O).
+    Returns ``name -> array`` and the one buffer they all live in, so that
+    a single sum can tell whether they are finite.
+    """
+    (H, D), O = p.Wx.shape, p.Wy.shape[0]
+    S = tr.S.reshape(-1, H)  # (T+1) N rows: S_0 of every sequence, then S_1, ...
+    M = delta.shape[0]  # T N
+    i, j, k = H * D, H * (D + H), H * (D + H + O)
+    nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
+    flat = np.empty(k + nbs + nby)
+    out = {"Wx": flat[:i].reshape(H, D), "Ws": flat[i:j].reshape(H, H)}
+    out["Wy"] = flat[j:k].reshape(O, H)
+    np.dot(delta.T, tr.xs.reshape(M, D), out=out["Wx"])
+    np.dot(delta.T, S[:M], out=out["Ws"])
+    np.dot(dZ.T, S[-M:], out=out["Wy"])
+    if nbs:
+        out["bs"] = np.add.reduce(delta, axis=0, out=flat[k : k + H])
+    if nby:
+        out["by"] = np.add.reduce(dZ, axis=0, out=flat[k + nbs :])
+    return out, flat
 
 
 def _dg1(tr) -> np.ndarray:
     """``g1'(a_t)`` for every step; for tanh from the stored state, ``1 - S_t^2`` (no new tanh)."""
     if tr.g1 == "tanh":
-        S = tr.S[1:]
-        return 1.0 - S * S
+        D1 = np.multiply(tr.S[1:], tr.S[1:])
+        return np.subtract(1.0, D1, out=D1)  # in place: one array of T N H, not two
     return activation(tr.g1).df(tr.A)
 
 
@@ -514,9 +569,12 @@ def _full_backward(e, D1, Ws, last_only):
     dS = np.empty((T + 1,) + e.shape[1:])
     delta = np.empty_like(e)
     dS[T] = e[T - 1]
+    # each step's (N, H) slice, taken once: in this loop indexing costs as much as arithmetic
+    dSv, dv, D1v, ev = list(dS), list(delta), list(D1), list(e)
     for t in range(T, 0, -1):
-        np.multiply(dS[t], D1[t - 1], out=delta[t - 1])  # dE/da_t = dE/dS_t * g1'(a_t)
-        np.dot(delta[t - 1], Ws, out=dS[t - 1])  # through Ws into S_{t-1} ...
+        d, s = dv[t - 1], dSv[t - 1]
+        np.multiply(dSv[t], D1v[t - 1], out=d)  # delta_t = dE/dS_t * g1'(a_t)
+        np.dot(d, Ws, out=s)  # through Ws into S_{t-1} ...
         if t > 1 and not last_only:
-            dS[t - 1] += e[t - 2]  # ... plus E_{t-1}'s own error
+            np.add(s, ev[t - 2], out=s)  # ... plus E_{t-1}'s own error
     return dS, delta

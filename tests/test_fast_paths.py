@@ -1,0 +1,101 @@
+"""What the fast paths of rnnlib.rnn and rnnlib.engine promise: the same numbers as the
+general engine, finiteness checks that never miss, and BLAS threads restored."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from rnnlib import engine, rnn
+
+
+def blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize(
+    "arrays, finite",
+    [
+        ([np.ones(3)], True),
+        ([np.full(4, 1e308), np.full(2, -1e308)], True),  # the sums overflow, the entries do not
+        ([np.ones(3), np.array([1.0, np.nan])], False),
+        ([np.array([[np.inf, 0.0]])], False),
+        ([np.array([np.inf, -np.inf])], False),  # inf - inf: a NaN sum
+        ([np.zeros((0, 3))], True),
+    ],
+)
+def test_all_finite_agrees_with_isfinite(arrays, finite):
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert engine.all_finite(*arrays) is finite
+    assert finite == all(np.isfinite(a).all() for a in arrays)
+
+
+@pytest.mark.parametrize("is_busy", [True, False])
+def test_serial_blas_uses_one_thread_for_large_steps_when_busy_and_restores(monkeypatch, is_busy):
+    monkeypatch.setattr(engine, "busy", lambda: is_busy)
+    before = blas_threads()
+    with engine.serial_blas(engine.SERIAL_STEP - 1):
+        assert blas_threads() == before
+    with engine.serial_blas(engine.SERIAL_STEP):
+        assert blas_threads() == ([1] * len(before) if is_busy else before)
+    assert blas_threads() == before
+
+
+def test_busy_compares_the_load_with_the_cpus(monkeypatch):
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(engine.os, "getloadavg", lambda: (2.5, 0.0, 0.0))
+    assert engine.busy()
+    monkeypatch.setattr(engine.os, "getloadavg", lambda: (1.5, 9.0, 9.0))
+    assert not engine.busy()
+
+
+@pytest.mark.parametrize("is_busy", [True, False])
+def test_one_thread_or_many_give_the_same_bits(monkeypatch, is_busy):
+    rng = np.random.default_rng(2)
+    p = rnn.init(8, 128, 4, seed=2)  # 64 * 128 * 128: OpenBLAS would use every thread
+    xs, ds = rng.normal(size=(4, 64, 8)), rng.normal(size=(4, 64, 4))
+    monkeypatch.setattr(engine, "busy", lambda: is_busy)
+    tr = rnn.forward(p, xs)
+    g = rnn.bptt(p, tr, ds, "all")
+    monkeypatch.setattr(engine, "busy", lambda: not is_busy)
+    tr2 = rnn.forward(p, xs)
+    g2 = rnn.bptt(p, tr2, ds, "all")
+    np.testing.assert_array_equal(tr.S, tr2.S)
+    for n in (*p.names, "dS"):
+        np.testing.assert_array_equal(getattr(g, n), getattr(g2, n))
+
+
+@pytest.mark.parametrize("at", ["last", "all"])
+@pytest.mark.parametrize("B, H", [(None, 3), (2, 4), (64, 40)])  # 64 * 40 * 40 >= SERIAL_STEP
+def test_full_bptt_loop_equals_the_engine_to_the_bit(at, B, H):
+    rng = np.random.default_rng(H)
+    batch = () if B is None else (B,)
+    p = rnn.init(3, H, 2, seed=H, bias=True)
+    xs, ds = rng.normal(size=(6,) + batch + (3,)), rng.normal(size=(6,) + batch + (2,))
+    tr = rnn.forward(p, xs)
+    fast = rnn.bptt(p, tr, ds, at)
+    slow = rnn.bptt(p, tr, ds, at, truncate=6, clip_step=1e300)  # the engine, changing nothing
+    for n in (*p.names, "dS"):
+        np.testing.assert_array_equal(getattr(fast, n), getattr(slow, n), err_msg=n)
+    np.testing.assert_allclose(fast.step_norms, slow.step_norms, rtol=1e-15)
+    np.testing.assert_allclose(fast.step_norms, np.linalg.norm(fast.dS[1:], axis=-1), rtol=1e-15)
+    assert fast.step_norms.shape == slow.step_clipped.shape == fast.step_clipped.shape
+    assert not fast.clipped
+
+
+def test_engine_norms_without_clipping_are_those_of_ds():
+    rng = np.random.default_rng(1)
+    M = rng.normal(0, 0.7, (5, 3, 3))
+    e = rng.normal(size=(5, 2, 3))
+    for truncate in (None, 2, 5):
+        b = engine.backward(e, lambda t, v: v @ M[t - 1], truncate=truncate)
+        np.testing.assert_allclose(b.norms, np.linalg.norm(b.dS[1:], axis=-1), rtol=1e-15)
+        assert not b.clipped.any()
+
+
+def test_overflow_is_still_reported_once():
+    p = rnn.Params(Wx=[[1e200]], Ws=[[1e200]], Wy=[[1e200]])
+    with pytest.warns(engine.NonFiniteWarning, match="forward"):
+        tr = rnn.forward(p, [[1.0], [1.0]], g1="identity")
+    with pytest.warns(engine.NonFiniteWarning, match="bptt"):
+        g = rnn.bptt(p, tr, [[0.0], [0.0]], "all")
+    assert not g.finite
