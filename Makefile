@@ -33,11 +33,23 @@ $(LIB_STAMP): $(shell find rnnlib -name '*.py')
 book: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
 	$(JB) build . -W -n --keep-going
 
-## test: lint, build the book strictly, then run every test
+## test: lint, the fast unit tests, the strict book build, then every other test
+# The fast tests (the markers are in tests/conftest.py) need no book: a failure among them
+# shows within about a minute. pytest-xdist spreads the tests over the cores (at most 4
+# workers); tests sharing a JupyterLab server or the chapters' run stay on one worker.
+# Every stage runs even when the fast tests fail; the target fails if any stage did.
+PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup
+FAST   := not slow and not book and not browser
+REST   := slow or book or browser
 test: $(STAMP)
-	$(BIN)/ruff check .
-	$(MAKE) book
-	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory lint
+	@status=0; \
+	echo "$(PYTEST) -m \"$(FAST)\""; \
+	$(PYTEST) -m "$(FAST)" || status=$$?; \
+	$(MAKE) --no-print-directory book || exit $$?; \
+	echo "$(PYTEST) -m \"$(REST)\""; \
+	$(PYTEST) -m "$(REST)" || status=$$?; \
+	exit $$status
 
 ## lab: open every chapter as a live notebook in JupyterLab
 # .jupyter/labconfig makes Jupytext's notebook view the default for .md files and turns
@@ -53,13 +65,13 @@ lab: $(STAMP)
 slides: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m tools.slides
 
-## bench: performance scripts, printing ratios measured in one run
+## bench: performance scripts (benchmarks/bptt.py, widgets.py, ...), printing ratios measured in one run
 bench: book
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check rnnlib tests benchmarks
+	$(BIN)/ruff format --check rnnlib tests benchmarks tools
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis
