@@ -30,23 +30,27 @@ $(LIB_STAMP): $(shell find rnnlib -name '*.py')
 	mkdir -p _build && touch $(LIB_STAMP)
 
 ## book: build the HTML book into _build/html (strict: any warning fails)
+BUILD_BOOK := $(JB) build . -W -n --keep-going
 book: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
-	$(JB) build . -W -n --keep-going
+	$(BUILD_BOOK)
 
-## test: lint, the fast unit tests, the strict book build, then every other test
-# The fast tests (the markers are in tests/conftest.py) need no book: a failure among them
-# shows within about a minute. pytest-xdist spreads the tests over the cores (at most 4
-# workers); tests sharing a JupyterLab server or the chapters' run stay on one worker.
+## test: lint; the fast unit tests while the book builds (strictly); then every other test
+# The fast tests (tests/conftest.py marks the others) need no book, so they run while it
+# builds (its log is printed when they are done): a failure among them shows within about
+# a minute, and both cores stay busy. pytest-xdist spreads the tests over the cores (at
+# most 4 workers); tests sharing a JupyterLab server or the chapters' run stay on one.
 # Every stage runs even when the fast tests fail; the target fails if any stage did.
 PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup
 FAST   := not slow and not book and not browser
 REST   := slow or book or browser
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
 	$(MAKE) --no-print-directory lint
-	@status=0; \
+	@echo "$(BUILD_BOOK) > _build/book.log &"; \
+	( $(BUILD_BOOK) > _build/book.log 2>&1; echo $$? > _build/book.status ) & \
 	echo "$(PYTEST) -m \"$(FAST)\""; \
-	$(PYTEST) -m "$(FAST)" || status=$$?; \
-	$(MAKE) --no-print-directory book || exit $$?; \
+	$(PYTEST) -m "$(FAST)"; status=$$?; \
+	wait; cat _build/book.log; \
+	test "$$(cat _build/book.status)" = 0 || { echo "make test: the strict book build failed"; exit 1; }; \
 	echo "$(PYTEST) -m \"$(REST)\""; \
 	$(PYTEST) -m "$(REST)" || status=$$?; \
 	exit $$status

@@ -34,20 +34,20 @@ settings.register_profile("dev", deadline=None, max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Measured with `pytest --durations=0` on 2 cores: a module, or a test id prefix
-# ("module.py::test_name"), that takes more than about 1.5 s.
+# ("module.py::test_name"), that takes more than about 1.5 s of its own work (not the
+# first test of a module that builds what the others reuse, such as SymPy's expressions).
 SLOW = (
     "test_notebooks.py",  # every chapter on a fresh kernel, and JupyterLab
     "test_glue.py::test_take_glue_reads_myst_nb_glue",  # runs a kernel
     "test_glue.py::test_slides_and_notes_show_glued_values",
     "test_widgets.py::test_frames_face_switches_precomputed_pictures",  # a whole grid of frames
-    "test_widgets.py::test_contract[backward]",
-    "test_symbolic.py::test_iterative_diff_is_sympys_diff[identity-tanh]",
-    "test_symbolic.py::test_sum_of_terms_is_the_gradient_symbolically[identity-tanh]",
-    "test_symbolic.py::test_the_limit_itself_works",
-    "test_inputs.py::test_wrong_types_for_p_and_tr_name_them[rnn]",
+    "test_inputs.py::test_wrong_types_for_p_and_tr_name_them",  # 100 examples a model
     "test_lstm.py::test_gradients_match_finite_differences",
 )
 
+# Modules whose tests share caches or a module fixture (the explorers; SymPy expressions)
+# that each xdist worker would build again: all their tests go to one worker.
+MODULE_GROUPS = ("test_widgets.py", "test_symbolic.py")
 # Tests sharing a module fixture too costly to make once per xdist worker: fixture -> group.
 GROUPS = {
     "executed": "notebooks-executed",  # test_notebooks: every chapter run on a fresh kernel
@@ -71,8 +71,10 @@ def pytest_collection_modifyitems(config, items):
         if _is_slow(item):
             item.add_marker(pytest.mark.slow)
         groups = sorted({g for f, g in GROUPS.items() if f in getattr(item, "fixturenames", ())})
+        groups += [m for m in MODULE_GROUPS if item.nodeid.split("::")[0].endswith("/" + m)]
         if groups:
             item.add_marker(pytest.mark.xdist_group(groups[0]))
-    # the long groups first (each goes to one worker), then the rest in their own order
+    # the groups first, each to one worker (the chapters' run, the longest, is collected
+    # first of all), then the rest in their own order
     grouped = [i for i in items if i.get_closest_marker("xdist_group")]
     items[:] = grouped + [i for i in items if not i.get_closest_marker("xdist_group")]
