@@ -37,10 +37,10 @@ book: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
 ## test: lint; the fast unit tests while the book builds (strictly); then every other test
 # The fast tests (tests/conftest.py marks the others) need no book, so they run while it
 # builds (its log is printed when they are done): a failure among them shows within about
-# a minute, and both cores stay busy. pytest-xdist spreads the tests over the cores (at
-# most 4 workers); tests sharing a JupyterLab server or the chapters' run stay on one.
+# a minute, and both cores stay busy. pytest-xdist spreads the test modules over the cores
+# (at most 4 workers), the longest first; a module's tests share one worker and fixtures.
 # Every stage runs even when the fast tests fail; the target fails if any stage did.
-PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
 FAST   := not slow and not book and not browser
 REST   := slow or book or browser
 test: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)

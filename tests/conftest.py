@@ -6,14 +6,12 @@ reproducible; select another profile with ``HYPOTHESIS_PROFILE=dev``.
 Markers (pyproject.toml): ``book`` tests read the built book, ``browser`` tests drive
 Chromium, ``slow`` tests take more than a few seconds. The modules and tests in SLOW are
 marked here, so ``-m "not slow and not book and not browser"`` selects the fast unit
-tests, which ``make test`` runs first (about a minute), before the book build.
+tests, which ``make test`` runs first (about a minute), beside the book build.
 
-Under pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``), the tests that share
-an expensive module fixture (a JupyterLab server, the chapters run on fresh kernels) are
-kept on one worker with an ``xdist_group``, and they are collected first, so the other
-worker takes the browser tests meanwhile. Everything else is spread test by test;
-bookinfra's builds of the book and the decks hold a lock, so two workers never build
-into _build at once.
+Under pytest-xdist (``make test`` runs ``-n auto --dist loadfile``), each module runs on
+one worker, so its module fixtures are made once; the longest modules are collected
+first (LONGEST_FIRST). bookinfra's builds of the book and the decks hold a lock, so two
+workers never build into _build at once.
 """
 
 import os
@@ -45,15 +43,20 @@ SLOW = (
     "test_lstm.py::test_gradients_match_finite_differences",
 )
 
-# Modules whose tests share caches or a module fixture (the explorers; SymPy expressions)
-# that each xdist worker would build again: all their tests go to one worker.
-MODULE_GROUPS = ("test_widgets.py", "test_symbolic.py")
-# Tests sharing a module fixture too costly to make once per xdist worker: fixture -> group.
-GROUPS = {
-    "executed": "notebooks-executed",  # test_notebooks: every chapter run on a fresh kernel
-    "lab_at_root": "lab-at-root",  # a JupyterLab server on the repository
-    "lab_on_copy": "lab-on-copy",  # a JupyterLab server on a copy of book/
-}
+# Under pytest-xdist, `make test` sends each module's tests to one worker
+# (`--dist loadfile`): module fixtures (a browser, a JupyterLab server, every chapter run
+# on a fresh kernel, the explorers, SymPy's expressions) are made once. The modules go to
+# the workers in this order, the longest first (measured), so the two workers finish
+# together; the others follow in their own order.
+LONGEST_FIRST = (
+    "test_slides.py",
+    "test_notebooks.py",
+    "test_browser.py",
+    "test_explorers_online.py",
+    "test_book.py",
+    "test_widgets.py",
+    "test_symbolic.py",
+)
 
 
 def _is_slow(item) -> bool:
@@ -61,20 +64,15 @@ def _is_slow(item) -> bool:
     return any(short == s or short.startswith((s + "::", s + "[")) for s in SLOW)
 
 
+def _rank(item) -> int:
+    module = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
+    return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark SLOW tests and group tests that share GROUPS fixtures; collect groups first.
-
-    tryfirst: before ``-m`` deselects and before xdist reads the group marks.
-    """
+    """Mark the SLOW tests (tryfirst: before ``-m`` deselects); the longest modules first."""
     for item in items:
         if _is_slow(item):
             item.add_marker(pytest.mark.slow)
-        groups = sorted({g for f, g in GROUPS.items() if f in getattr(item, "fixturenames", ())})
-        groups += [m for m in MODULE_GROUPS if item.nodeid.split("::")[0].endswith("/" + m)]
-        if groups:
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
-    # the groups first, each to one worker (the chapters' run, the longest, is collected
-    # first of all), then the rest in their own order
-    grouped = [i for i in items if i.get_closest_marker("xdist_group")]
-    items[:] = grouped + [i for i in items if not i.get_closest_marker("xdist_group")]
+    items.sort(key=_rank)  # stable: each module keeps its own order
