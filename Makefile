@@ -30,14 +30,30 @@ $(LIB_STAMP): $(shell find rnnlib -name '*.py')
 	mkdir -p _build && touch $(LIB_STAMP)
 
 ## book: build the HTML book into _build/html (strict: any warning fails)
+BUILD_BOOK := $(JB) build . -W -n --keep-going
 book: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
-	$(JB) build . -W -n --keep-going
+	$(BUILD_BOOK)
 
-## test: lint, build the book strictly, then run every test
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(MAKE) book
-	$(BIN)/python -m pytest
+## test: lint; the fast unit tests while the book builds (strictly); then every other test
+# The fast tests (tests/conftest.py marks the others) need no book, so they run while it
+# builds (its log is printed when they are done): a failure among them shows within about
+# a minute, and both cores stay busy. pytest-xdist spreads the test modules over the cores
+# (at most 4 workers), the longest first; a module's tests share one worker and fixtures.
+# Every stage runs even when the fast tests fail; the target fails if any stage did.
+PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
+FAST   := not slow and not book and not browser
+REST   := slow or book or browser
+test: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
+	$(MAKE) --no-print-directory lint
+	@echo "$(BUILD_BOOK) > _build/book.log &"; \
+	( $(BUILD_BOOK) > _build/book.log 2>&1; echo $$? > _build/book.status ) & \
+	echo "$(PYTEST) -m \"$(FAST)\""; \
+	$(PYTEST) -m "$(FAST)"; status=$$?; \
+	wait; cat _build/book.log; \
+	test "$$(cat _build/book.status)" = 0 || { echo "make test: the strict book build failed"; exit 1; }; \
+	echo "$(PYTEST) -m \"$(REST)\""; \
+	$(PYTEST) -m "$(REST)" || status=$$?; \
+	exit $$status
 
 ## lab: open every chapter as a live notebook in JupyterLab
 # .jupyter/labconfig makes Jupytext's notebook view the default for .md files and turns
@@ -53,13 +69,13 @@ lab: $(STAMP)
 slides: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m tools.slides
 
-## bench: performance scripts, printing ratios measured in one run
+## bench: performance scripts (benchmarks/bptt.py, widgets.py, ...), printing ratios measured in one run
 bench: book
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check rnnlib tests benchmarks
+	$(BIN)/ruff format --check rnnlib tests benchmarks tools
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

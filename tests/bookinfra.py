@@ -8,6 +8,7 @@ accessibility with axe-core, matplotlib animations where a page still has one).
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -95,8 +96,29 @@ def ensure_npm() -> None:
         assert r.returncode == 0, r.stdout + r.stderr
 
 
+@contextmanager
+def build_lock():
+    """Hold an exclusive lock on the build while building into it.
+
+    pytest-xdist workers (``make test``) share _build: when two reach a stale book or
+    stale decks at once, one builds and the other waits, then finds them current.
+    """
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with open(BUILD / ".tests.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def ensure_book() -> Path:
     """Build the book strictly, as ``make book`` does, unless an up-to-date build exists."""
+    with build_lock():
+        return _ensure_book()
+
+
+def _ensure_book() -> Path:
     if stale_pages():
         ensure_npm()
         r = run(
@@ -123,7 +145,12 @@ def ensure_slides() -> Path:
     embed; tools/slides.py runs any chapter that is missing there or older than its source.
     A deck is stale when it is older than its chapter or than the book's run of it.
     """
-    ensure_book()
+    with build_lock():
+        return _ensure_slides()
+
+
+def _ensure_slides() -> Path:
+    _ensure_book()
 
     def stale(doc: str) -> bool:
         deck = SLIDES / f"{Path(doc).name}.slides.html"

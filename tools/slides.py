@@ -28,6 +28,12 @@ heuristic:
 * an explorer shows its widget view: the notebook's widget state is embedded in the deck
   and rendered by html-manager, so its controls switch the precomputed frames with no
   kernel; arrow keys on a focused control move the control, not the deck.
+
+Numbers a cell computes reach the prose through myst-nb's ``glue``: the slides and the
+speaker notes show the value the executed chapter glued, formatted as the book formats it
+(``{glue:text}`key:.2f` ``, ``{glue}`key` ``, ``{glue:md}`key` `` and the
+``{glue:math}`` directive); a glue output with ``display=False`` shows nothing on a slide.
+MyST comments other than the slide markup (such as ``% numbers: ...``) are dropped.
 """
 
 from __future__ import annotations
@@ -123,12 +129,71 @@ def mathjax_config() -> str:
     return json.dumps({**mj, "tex": tex})
 
 
+# -- numbers glued by the chapter's cells (myst-nb glue) ----------------------------
+def take_glue(nb) -> dict[str, dict]:
+    """Key -> mime bundle of every ``glue(key, value)`` in the executed notebook ``nb``.
+
+    As myst-nb reads them: an output whose metadata ``scrapbook`` names the key, its mime
+    types prefixed with ``scrapbook.mime_prefix`` when glued with ``display=False``. Those
+    hidden outputs are removed from their cells here (the book does not show them either).
+    """
+    glued: dict[str, dict] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            book = out.get("metadata", {}).get("scrapbook")
+            if not book:
+                kept.append(out)
+                continue
+            n = len(book.get("mime_prefix", ""))
+            glued[book["name"]] = {k[n:]: v for k, v in out.get("data", {}).items()}
+            if not n:
+                kept.append(out)
+        cell.outputs = kept
+    return glued
+
+
+def _plain(text) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def _latex(text) -> str:
+    """A glued value's text/latex without its $ or $$ delimiters."""
+    return re.sub(r"^\$+|\$+$", "", _plain(text).strip()).strip()
+
+
+def glue_text(glued: dict[str, dict], name: str, text: str) -> str:
+    """Markdown for the glue role ``{name}`text` `` from the glued values ``glued``."""
+    from myst_nb.core.variables import format_plain_text
+
+    key, fmt = text, ""
+    if name == "glue:text":
+        key, _, fmt = text.rpartition(":") if ":" in text else (text, "", "s")
+    if key not in glued:
+        raise ValueError(f"{{{name}}}`{text}`: no cell of this chapter glues {key!r}")
+    data = glued[key]
+    if name == "glue:text":
+        if "text/plain" not in data:
+            raise ValueError(f"{{{name}}}`{text}`: {key!r} has no text/plain value")
+        return format_plain_text(_plain(data["text/plain"]), fmt or "s")
+    if name == "glue:md" or (name in ("glue", "glue:", "glue:any") and "text/markdown" in data):
+        return _plain(data.get("text/markdown", data.get("text/plain", "")))
+    if "text/latex" in data:
+        return f"${_latex(data['text/latex'])}$"
+    return format_plain_text(_plain(data.get("text/plain", "")), "s")
+
+
 # -- MyST to the Markdown nbconvert renders ----------------------------------
 class Converter:
-    """Rewrite one chapter's MyST Markdown for nbconvert; numbers its equations."""
+    """Rewrite one chapter's MyST Markdown for nbconvert; numbers its equations.
 
-    def __init__(self, titles: dict[str, tuple[str, str]]):
+    ``glued`` (from ``take_glue``) holds the values the chapter's glue roles show."""
+
+    def __init__(self, titles: dict[str, tuple[str, str]], glued: dict[str, dict] | None = None):
         self.titles = titles
+        self.glued = glued or {}
         self.eqs: dict[str, int] = {}
         self.keep_markers = False  # lecture(): slide markers become ("marker", ...) items
 
@@ -146,6 +211,8 @@ class Converter:
         shown, target = (explicit.group(1), explicit.group(2)) if explicit else (None, text)
         if name == "eq":
             return f"({self.eqs[target]})" if target in self.eqs else "(in the book)"
+        if name == "glue" or name.startswith("glue:"):
+            return glue_text(self.glued, name, text)
         if name.startswith("cite"):
             keys = [k.strip() for k in text.split(",")]
             return ", ".join(keys) if name == "cite:t" else "(" + "; ".join(keys) + ")"
@@ -186,7 +253,9 @@ class Converter:
                 marker = MARKER.match(line)
                 if marker and self.keep_markers:
                     flush()
-                    out.append(("marker", f"{marker.group(1)}:{marker.group(2).strip()}"))
+                    # roles in a note (glued numbers, references) as in the prose
+                    arg = self.inline(marker.group(2).strip())
+                    out.append(("marker", f"{marker.group(1)}:{arg}"))
                 i += 1
                 continue
             m = FENCE.match(line)
@@ -229,9 +298,14 @@ class Converter:
     def _directive(self, name, arg, options, body):
         if name in DROP:
             return None, ""
-        if name in ("math",):
-            label = options.get("label")
+        if name in ("math", "glue:math"):
+            label = options.get("label", options.get("name"))
             tag = f"\\tag{{{self.eqs[label]}}}" if label in self.eqs else ""
+            if name == "glue:math":
+                data = self.glued.get(arg.strip())
+                if not data or "text/latex" not in data:
+                    raise ValueError(f"{{glue:math}} {arg}: no text/latex glued as {arg!r}")
+                body = _latex(data["text/latex"])
             return "md", f"$$\n{body}\n{tag}$$"
         if name in ("code-block", "code", "sourcecode"):
             return "md", f"```{arg}\n{body}\n```"
@@ -663,7 +737,7 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
 
     t0 = time.perf_counter()
     source = executed(doc, executed_dir)
-    conv = Converter(titles)
+    conv = Converter(titles, take_glue(source))
     nb = lecture(source, conv) if is_marked(source) else slideshow(source, conv)
     c = Config()
     c.SlidesExporter.reveal_url_prefix = "reveal.js"
