@@ -14,7 +14,7 @@ before it::
     time     one extra forward pass
 
 The weight gradients are those of :func:`rnnlib.rnn.bptt`, to rounding.
-:func:`memory_profile` measures both sides with :mod:`tracemalloc`.
+:func:`memory_profile` measures both sides with ``tracemalloc``.
 """
 
 from __future__ import annotations
