@@ -420,3 +420,23 @@ def test_slides_name_a_key_no_cell_glued():
     assert conv.inline("x {glue:text}`ch3-a:.0f` y") == "x 2 y"
     with pytest.raises(ValueError, match="ch3-b"):
         conv.inline("{glue:text}`ch3-b:.2f`")
+
+
+def test_decks_read_the_glue_the_book_build_stored(tmp_path):
+    # myst-nb writes display=False glue to <doc>.glue.json beside the executed notebook
+    (tmp_path / "book").mkdir()
+    record = {
+        "output_type": "display_data",
+        "data": {"text/plain": "0.75"},
+        "metadata": {
+            "scrapbook": {"name": "ch3-x", "mime_prefix": "application/papermill.record/"}
+        },
+    }
+    import json
+
+    (tmp_path / "book" / "03-x.glue.json").write_text(json.dumps({"ch3-x": record}))
+    glued = slides.stored_glue("book/03-x", tmp_path)
+    assert glued == {"ch3-x": {"text/plain": "0.75"}}
+    assert slides.glue_text(glued, "glue:text", "ch3-x:.1f") == "0.8"
+    assert slides.stored_glue("book/04-y", tmp_path) == {}
+    assert slides.stored_glue("book/03-x", None) == {}

@@ -155,6 +155,19 @@ def take_glue(nb) -> dict[str, dict]:
     return glued
 
 
+def stored_glue(doc: str, executed_dir: Path | None) -> dict[str, dict]:
+    """Key -> mime bundle of the values the book build glued for ``doc``.
+
+    myst-nb 1.4 moves ``glue(..., display=False)`` outputs out of the notebooks it writes to
+    ``_build/jupyter_execute`` into ``<doc>.glue.json`` beside them; a deck made from those
+    notebooks reads them there.
+    """
+    path = executed_dir / f"{doc}.glue.json" if executed_dir else None
+    if not path or not path.exists():
+        return {}
+    return {key: dict(out.get("data", {})) for key, out in json.loads(path.read_text()).items()}
+
+
 def _plain(text) -> str:
     return "".join(text) if isinstance(text, list) else str(text)
 
@@ -737,7 +750,7 @@ def build_one(doc: str, out: Path, executed_dir: Path | None, titles) -> tuple[s
 
     t0 = time.perf_counter()
     source = executed(doc, executed_dir)
-    conv = Converter(titles, take_glue(source))
+    conv = Converter(titles, {**stored_glue(doc, executed_dir), **take_glue(source)})
     nb = lecture(source, conv) if is_marked(source) else slideshow(source, conv)
     c = Config()
     c.SlidesExporter.reveal_url_prefix = "reveal.js"
