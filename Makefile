@@ -66,8 +66,10 @@ lab: $(STAMP)
 	  --ServerApp.root_dir=$(CURDIR) --ContentsManager.preferred_dir=book
 
 ## slides: every chapter as a reveal.js deck in _build/slides (works offline)
-slides: $(STAMP) $(NPM_STAMP)
-	$(BIN)/python -m tools.slides
+# The decks reuse the chapters as the book build ran them (outputs, explorers' frames and
+# glued numbers); a chapter whose code changed since is run again.
+slides: book
+	$(BIN)/python -m tools.slides --executed _build/jupyter_execute
 
 ## bench: performance scripts (benchmarks/bptt.py, widgets.py, ...), printing ratios measured in one run
 bench: book
