@@ -224,10 +224,10 @@ def _recur(A, S, WsT, f1) -> None:
     Av, Sv = list(A), list(S)  # each step's slice, taken once
     tanh = f1.name == "tanh"  # the common case, without temporaries
     for t in range(A.shape[0]):
-        np.dot(Sv[t], WsT, out=tmp)
-        np.add(Av[t], tmp, out=Av[t])
+        Sv[t].dot(WsT, tmp)  # the method: np.dot's C function without the dispatch
+        np.add(Av[t], tmp, Av[t])
         if tanh:
-            np.tanh(Av[t], out=Sv[t + 1])
+            np.tanh(Av[t], Sv[t + 1])
         else:
             Sv[t + 1][...] = f1.f(Av[t])
 
@@ -254,9 +254,9 @@ def _recur_small(p, xs, s0, f1):
     Uv, Av, Sv = list(U), list(A), list(S)  # each step's slice, taken once
     tanh = f1.name == "tanh"
     for t in range(T):
-        np.dot(Uv[t], W, out=Av[t])
+        Uv[t].dot(W, Av[t])  # np.dot without its dispatch; out= given by position
         if tanh:
-            np.tanh(Av[t], out=Sv[t + 1])
+            np.tanh(Av[t], Sv[t + 1])
         else:
             Sv[t + 1][...] = f1.f(Av[t])
     return A, np.ascontiguousarray(S)
@@ -573,8 +573,8 @@ def _full_backward(e, D1, Ws, last_only):
     dSv, dv, D1v, ev = list(dS), list(delta), list(D1), list(e)
     for t in range(T, 0, -1):
         d, s = dv[t - 1], dSv[t - 1]
-        np.multiply(dSv[t], D1v[t - 1], out=d)  # delta_t = dE/dS_t * g1'(a_t)
-        np.dot(d, Ws, out=s)  # through Ws into S_{t-1} ...
+        np.multiply(dSv[t], D1v[t - 1], d)  # delta_t = dE/dS_t * g1'(a_t)
+        d.dot(Ws, s)  # through Ws into S_{t-1} (np.dot's C function, without the dispatch) ...
         if t > 1 and not last_only:
-            np.add(s, ev[t - 2], out=s)  # ... plus E_{t-1}'s own error
+            np.add(s, ev[t - 2], s)  # ... plus E_{t-1}'s own error
     return dS, delta
