@@ -203,7 +203,7 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
             if p.bs is not None:
                 A += p.bs
             _recur(A, S, p.Ws.T, f1)
-        Z = np.dot(S[1:].reshape(T * N, H), p.Wy.T).reshape((T,) + batch + (-1,))
+        Z = S[1:].reshape(T * N, H).dot(p.Wy.T).reshape((T,) + batch + (-1,))
         if p.by is not None:
             Z += p.by
         Y = f2.f(Z)
@@ -493,7 +493,7 @@ def bptt(
         # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
         dZ = _output_error(tr, ds, last_only, kind)  # dE/dz_t
         D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
-        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
+        e = dZ.reshape(T * N, O).dot(p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
         if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
             dS, delta = _full_backward(e, D1, p.Ws, last_only)
             norms = clipped = None
@@ -539,9 +539,10 @@ def _weight_grads(p, tr, delta, dZ):
     flat = np.empty(k + nbs + nby)
     out = {"Wx": flat[:i].reshape(H, D), "Ws": flat[i:j].reshape(H, H)}
     out["Wy"] = flat[j:k].reshape(O, H)
-    np.dot(delta.T, tr.xs.reshape(M, D), out=out["Wx"])
-    np.dot(delta.T, S[:M], out=out["Ws"])
-    np.dot(dZ.T, S[-M:], out=out["Wy"])
+    dT = delta.T
+    dT.dot(tr.xs.reshape(M, D), out["Wx"])  # ndarray.dot: np.dot without the dispatch
+    dT.dot(S[:M], out["Ws"])
+    dZ.T.dot(S[-M:], out["Wy"])
     if nbs:
         out["bs"] = np.add.reduce(delta, axis=0, out=flat[k : k + H])
     if nby:
