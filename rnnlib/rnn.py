@@ -495,8 +495,11 @@ def bptt(
         D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
         e = dZ.reshape(T * N, O).dot(p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
         if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
-            dS, delta = _full_backward(e, D1, p.Ws, last_only)
-            norms = clipped = None
+            # dS after the gradients in one buffer, so that one sum tells whether all are finite
+            size = _grads_size(p)
+            buf = np.empty(size + (T + 1) * N * H)
+            dS, delta = _full_backward(e, D1, p.Ws, last_only, buf[size:])
+            flat, checked, norms, clipped = buf[:size], (buf,), None, None
         else:
 
             def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
@@ -505,38 +508,47 @@ def bptt(
             back = backward(e, vjp, truncate, clip_step, last_only=last_only)
             dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
             norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
-        grads, flat = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O))
+            flat = np.empty(_grads_size(p))
+            checked = (dS, flat)
+        grads = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O), flat)
         dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        pairs.update({"bs": (delta, None), "by": (dZ, None)})  # the biases' terms, if any
+        if len(grads) > 3:  # the biases' terms
+            pairs.update({n: (delta if n == "bs" else dZ, None) for n in grads if n in BIAS_NAMES})
         g = Grads(
             **grads,
-            terms=Terms({n: pairs[n] for n in grads}),
+            terms=Terms(pairs),
             dS=dS,
             step_norms=norms,
             step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
         )
-        if not all_finite(dS, flat):
+        if not all_finite(*checked):
             warn_backward(g, dS, "rnn")
     return g
 
 
-def _weight_grads(p, tr, delta, dZ):
+def _grads_size(p) -> int:
+    """How many numbers every gradient of ``p`` holds together."""
+    (H, D), O = p.Wx.shape, p.Wy.shape[0]
+    return H * (D + H + O) + (0 if p.bs is None else H) + (0 if p.by is None else O)
+
+
+def _weight_grads(p, tr, delta, dZ, flat):
     """Every gradient as one product (or sum) over all steps and sequences.
 
     Book: :eq:`eq-weight-gradients`.
     ``dE/dWs = sum_i delta_i S_{i-1}^T``, ``dE/dWx = sum_i delta_i x_i^T``,
     ``dE/dWy = sum_i dE/dz_i S_i^T``, ``dE/dbs = sum_i delta_i``,
     ``dE/dby = sum_i dE/dz_i``, with ``delta`` (T N, H) and ``dZ`` (T N, O).
-    Returns ``name -> array`` and the one buffer they all live in, so that
-    a single sum can tell whether they are finite.
+    The arrays returned (``name -> array``) are views of ``flat``, a buffer
+    of :func:`_grads_size` numbers, so that a single sum can tell whether
+    they are finite.
     """
     (H, D), O = p.Wx.shape, p.Wy.shape[0]
     S = tr.S.reshape(-1, H)  # (T+1) N rows: S_0 of every sequence, then S_1, ...
     M = delta.shape[0]  # T N
     i, j, k = H * D, H * (D + H), H * (D + H + O)
     nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
-    flat = np.empty(k + nbs + nby)
     out = {"Wx": flat[:i].reshape(H, D), "Ws": flat[i:j].reshape(H, H)}
     out["Wy"] = flat[j:k].reshape(O, H)
     dT = delta.T
@@ -547,7 +559,7 @@ def _weight_grads(p, tr, delta, dZ):
         out["bs"] = np.add.reduce(delta, axis=0, out=flat[k : k + H])
     if nby:
         out["by"] = np.add.reduce(dZ, axis=0, out=flat[k + nbs :])
-    return out, flat
+    return out
 
 
 def _dg1(tr) -> np.ndarray:
@@ -558,16 +570,17 @@ def _dg1(tr) -> np.ndarray:
     return activation(tr.g1).df(tr.A)
 
 
-def _full_backward(e, D1, Ws, last_only):
+def _full_backward(e, D1, Ws, last_only, out=None):
     """Full BPTT: :func:`rnnlib.engine.backward` without truncation or clipping, specialised.
 
     ``e``, ``D1`` are ``(T, N, H)``; returns ``dS`` (T+1, N, H) with
     ``dS[t] = dE/dS_t`` and ``delta`` (T, N, H) with ``delta[t-1] = dE/da_t``.
     The products are the engine's (same shapes, same order), so the result is
-    the same to the last bit.
+    the same to the last bit.  ``out``, if given, is a flat buffer for ``dS``.
     """
     T = e.shape[0]
-    dS = np.empty((T + 1,) + e.shape[1:])
+    shape = (T + 1,) + e.shape[1:]
+    dS = np.empty(shape) if out is None else out.reshape(shape)
     delta = np.empty_like(e)
     dS[T] = e[T - 1]
     # each step's (N, H) slice, taken once: in this loop indexing costs as much as arithmetic
