@@ -251,14 +251,16 @@ def _recur_small(p, xs, s0, f1):
         U[:, :, -1] = 1.0
     S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
     A = np.empty((T, N, H))
-    Uv, Av, Sv = list(U), list(A), list(S)  # each step's slice, taken once
-    tanh = f1.name == "tanh"
-    for t in range(T):
-        Uv[t].dot(W, Av[t])  # np.dot without its dispatch; out= given by position
-        if tanh:
-            np.tanh(Av[t], Sv[t + 1])
-        else:
-            Sv[t + 1][...] = f1.f(Av[t])
+    steps = zip(U[:T], A, S[1:])  # (U_t, a_t, S_t), each step's slices taken once
+    if f1.name == "tanh":  # the common case, without temporaries
+        tanh = np.tanh
+        for u, a, s in steps:
+            u.dot(W, a)  # np.dot without its dispatch; out= given by position
+            tanh(a, s)
+    else:
+        for u, a, s in steps:
+            u.dot(W, a)
+            s[...] = f1.f(a)
     return A, np.ascontiguousarray(S)
 
 
@@ -583,12 +585,15 @@ def _full_backward(e, D1, Ws, last_only, out=None):
     dS = np.empty(shape) if out is None else out.reshape(shape)
     delta = np.empty_like(e)
     dS[T] = e[T - 1]
-    # each step's (N, H) slice, taken once: in this loop indexing costs as much as arithmetic
-    dSv, dv, D1v, ev = list(dS), list(delta), list(D1), list(e)
-    for t in range(T, 0, -1):
-        d, s = dv[t - 1], dSv[t - 1]
-        np.multiply(dSv[t], D1v[t - 1], d)  # delta_t = dE/dS_t * g1'(a_t)
+    # each step's (N, H) slices, taken once: in this loop indexing costs as much as arithmetic;
+    # step t reads dE/dS_t, g1'(a_t) and e_{t-1}, and writes delta_t and dE/dS_{t-1}
+    dSv = list(dS)
+    ev = [None] * T if last_only else [None] + list(e[:-1])  # e_{t-1} (none for t = 1)
+    steps = zip(dSv[:0:-1], D1[::-1], ev[::-1], delta[::-1], dSv[-2::-1])
+    multiply, add = np.multiply, np.add
+    for dS_t, g_t, e_prev, d, s in steps:
+        multiply(dS_t, g_t, d)  # delta_t = dE/dS_t * g1'(a_t)
         d.dot(Ws, s)  # through Ws into S_{t-1} (np.dot's C function, without the dispatch) ...
-        if t > 1 and not last_only:
-            np.add(s, ev[t - 2], s)  # ... plus E_{t-1}'s own error
+        if e_prev is not None:
+            add(s, e_prev, s)  # ... plus E_{t-1}'s own error
     return dS, delta
