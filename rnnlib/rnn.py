@@ -251,7 +251,7 @@ def _recur_small(p, xs, s0, f1):
         U[:, :, -1] = 1.0
     S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
     A = np.empty((T, N, H))
-    steps = zip(U[:T], A, S[1:])  # (U_t, a_t, S_t), each step's slices taken once
+    steps = zip(U[:T], A, S[1:], strict=True)  # (U_t, a_t, S_t), each step's slices taken once
     if f1.name == "tanh":  # the common case, without temporaries
         tanh = np.tanh
         for u, a, s in steps:
@@ -589,7 +589,7 @@ def _full_backward(e, D1, Ws, last_only, out=None):
     # step t reads dE/dS_t, g1'(a_t) and e_{t-1}, and writes delta_t and dE/dS_{t-1}
     dSv = list(dS)
     ev = [None] * T if last_only else [None] + list(e[:-1])  # e_{t-1} (none for t = 1)
-    steps = zip(dSv[:0:-1], D1[::-1], ev[::-1], delta[::-1], dSv[-2::-1])
+    steps = zip(dSv[:0:-1], D1[::-1], ev[::-1], delta[::-1], dSv[-2::-1], strict=True)
     multiply, add = np.multiply, np.add
     for dS_t, g_t, e_prev, d, s in steps:
         multiply(dS_t, g_t, d)  # delta_t = dE/dS_t * g1'(a_t)
