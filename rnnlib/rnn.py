@@ -483,8 +483,10 @@ def bptt(
     """
     _params(p)
     _trace(tr, p)
-    truncate = check.positive_int(truncate, "truncate", allow_none=True)
-    clip_step = check.positive(clip_step, "clip_step", allow_none=True)
+    if truncate is not None:
+        truncate = check.positive_int(truncate, "truncate")
+    if clip_step is not None:
+        clip_step = check.positive(clip_step, "clip_step")
     ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
     T, H, O = tr.A.shape[0], tr.A.shape[-1], tr.Y.shape[-1]
