@@ -28,6 +28,20 @@ def array(
     is False and ``x`` already is a float64 array (for arguments that are
     only read, never kept).
     """
+    if type(x) is np.ndarray and x.dtype == np.float64:  # the common case, without conversions
+        a = x.copy(order="K") if copy else x  # the layout kept, as np.array keeps it
+    else:
+        a = _converted(x, name, copy)
+    if ndim is not None and a.ndim not in ndim:
+        want = " or ".join(str(n) for n in ndim)
+        raise ValueError(f"{name}: expected {want} dimensions, got shape {a.shape}")
+    if finite and not np.isfinite(a).all():
+        raise ValueError(f"{name}: contains NaN or inf")
+    return a
+
+
+def _converted(x, name: str, copy: bool) -> np.ndarray:
+    """``x`` as a float64 array (a new one if ``copy``); raises for what :func:`array` refuses."""
     if x is None or isinstance(x, (str, bytes, dict, set)):
         raise ValueError(f"{name}: expected an array of numbers, got {type(x).__name__}")
     try:
@@ -37,13 +51,7 @@ def array(
     kind = _REFUSED.get(raw.dtype.kind)
     if kind is not None:
         raise ValueError(f"{name}: expected real numbers (int or float), got {kind} data")
-    a = np.array(raw, dtype=np.float64, copy=copy or None)  # kept arrays are copies
-    if ndim is not None and a.ndim not in ndim:
-        want = " or ".join(str(n) for n in ndim)
-        raise ValueError(f"{name}: expected {want} dimensions, got shape {a.shape}")
-    if finite and not np.isfinite(a).all():
-        raise ValueError(f"{name}: contains NaN or inf")
-    return a
+    return np.array(raw, dtype=np.float64, copy=copy or None)  # kept arrays are copies
 
 
 def nonempty(a: np.ndarray, name: str, what: str = "every dimension") -> np.ndarray:

@@ -72,6 +72,7 @@ def first_nonfinite(*arrays, reverse: bool = False) -> int | None:
 #: OpenBLAS gives every entry of a product to one thread: the same bits either way.
 SERIAL_STEP = 65536
 _blas = None  # threadpoolctl's handle on the BLAS libraries numpy loaded, made on first use
+_UNCHANGED = contextlib.nullcontext()  # stateless, so one serves every call
 
 
 def busy() -> bool:
@@ -93,7 +94,7 @@ def serial_blas(step_work: int):
     """
     global _blas
     if step_work < SERIAL_STEP or not busy():
-        return contextlib.nullcontext()
+        return _UNCHANGED
     if _blas is None:
         try:
             from threadpoolctl import ThreadpoolController
@@ -101,7 +102,7 @@ def serial_blas(step_work: int):
             _blas = False
         else:
             _blas = ThreadpoolController().select(user_api="blas")
-    return _blas.limit(limits=1) if _blas else contextlib.nullcontext()
+    return _blas.limit(limits=1) if _blas else _UNCHANGED
 
 
 def all_finite(*arrays) -> bool:

@@ -203,7 +203,7 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
             if p.bs is not None:
                 A += p.bs
             _recur(A, S, p.Ws.T, f1)
-        Z = np.dot(S[1:].reshape(T * N, H), p.Wy.T).reshape((T,) + batch + (-1,))
+        Z = S[1:].reshape(T * N, H).dot(p.Wy.T).reshape((T,) + batch + (-1,))
         if p.by is not None:
             Z += p.by
         Y = f2.f(Z)
@@ -224,10 +224,10 @@ def _recur(A, S, WsT, f1) -> None:
     Av, Sv = list(A), list(S)  # each step's slice, taken once
     tanh = f1.name == "tanh"  # the common case, without temporaries
     for t in range(A.shape[0]):
-        np.dot(Sv[t], WsT, out=tmp)
-        np.add(Av[t], tmp, out=Av[t])
+        Sv[t].dot(WsT, tmp)  # the method: np.dot's C function without the dispatch
+        np.add(Av[t], tmp, Av[t])
         if tanh:
-            np.tanh(Av[t], out=Sv[t + 1])
+            np.tanh(Av[t], Sv[t + 1])
         else:
             Sv[t + 1][...] = f1.f(Av[t])
 
@@ -251,14 +251,16 @@ def _recur_small(p, xs, s0, f1):
         U[:, :, -1] = 1.0
     S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
     A = np.empty((T, N, H))
-    Uv, Av, Sv = list(U), list(A), list(S)  # each step's slice, taken once
-    tanh = f1.name == "tanh"
-    for t in range(T):
-        np.dot(Uv[t], W, out=Av[t])
-        if tanh:
-            np.tanh(Av[t], out=Sv[t + 1])
-        else:
-            Sv[t + 1][...] = f1.f(Av[t])
+    steps = zip(U[:T], A, S[1:], strict=True)  # (U_t, a_t, S_t), each step's slices taken once
+    if f1.name == "tanh":  # the common case, without temporaries
+        tanh = np.tanh
+        for u, a, s in steps:
+            u.dot(W, a)  # np.dot without its dispatch; out= given by position
+            tanh(a, s)
+    else:
+        for u, a, s in steps:
+            u.dot(W, a)
+            s[...] = f1.f(a)
     return A, np.ascontiguousarray(S)
 
 
@@ -481,8 +483,10 @@ def bptt(
     """
     _params(p)
     _trace(tr, p)
-    truncate = check.positive_int(truncate, "truncate", allow_none=True)
-    clip_step = check.positive(clip_step, "clip_step", allow_none=True)
+    if truncate is not None:
+        truncate = check.positive_int(truncate, "truncate")
+    if clip_step is not None:
+        clip_step = check.positive(clip_step, "clip_step")
     ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
     T, H, O = tr.A.shape[0], tr.A.shape[-1], tr.Y.shape[-1]
@@ -493,10 +497,13 @@ def bptt(
         # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
         dZ = _output_error(tr, ds, last_only, kind)  # dE/dz_t
         D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
-        e = np.dot(dZ.reshape(T * N, O), p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
+        e = dZ.reshape(T * N, O).dot(p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
         if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
-            dS, delta = _full_backward(e, D1, p.Ws, last_only)
-            norms = clipped = None
+            # dS after the gradients in one buffer, so that one sum tells whether all are finite
+            size = _grads_size(p)
+            buf = np.empty(size + (T + 1) * N * H)
+            dS, delta = _full_backward(e, D1, p.Ws, last_only, buf[size:])
+            flat, checked, norms, clipped = buf[:size], (buf,), None, None
         else:
 
             def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
@@ -505,48 +512,58 @@ def bptt(
             back = backward(e, vjp, truncate, clip_step, last_only=last_only)
             dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
             norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
-        grads, flat = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O))
+            flat = np.empty(_grads_size(p))
+            checked = (dS, flat)
+        grads = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O), flat)
         dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        pairs.update({"bs": (delta, None), "by": (dZ, None)})  # the biases' terms, if any
+        if len(grads) > 3:  # the biases' terms
+            pairs.update({n: (delta if n == "bs" else dZ, None) for n in grads if n in BIAS_NAMES})
         g = Grads(
             **grads,
-            terms=Terms({n: pairs[n] for n in grads}),
+            terms=Terms(pairs),
             dS=dS,
             step_norms=norms,
             step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
         )
-        if not all_finite(dS, flat):
+        if not all_finite(*checked):
             warn_backward(g, dS, "rnn")
     return g
 
 
-def _weight_grads(p, tr, delta, dZ):
+def _grads_size(p) -> int:
+    """How many numbers every gradient of ``p`` holds together."""
+    (H, D), O = p.Wx.shape, p.Wy.shape[0]
+    return H * (D + H + O) + (0 if p.bs is None else H) + (0 if p.by is None else O)
+
+
+def _weight_grads(p, tr, delta, dZ, flat):
     """Every gradient as one product (or sum) over all steps and sequences.
 
     Book: :eq:`eq-weight-gradients`.
     ``dE/dWs = sum_i delta_i S_{i-1}^T``, ``dE/dWx = sum_i delta_i x_i^T``,
     ``dE/dWy = sum_i dE/dz_i S_i^T``, ``dE/dbs = sum_i delta_i``,
     ``dE/dby = sum_i dE/dz_i``, with ``delta`` (T N, H) and ``dZ`` (T N, O).
-    Returns ``name -> array`` and the one buffer they all live in, so that
-    a single sum can tell whether they are finite.
+    The arrays returned (``name -> array``) are views of ``flat``, a buffer
+    of :func:`_grads_size` numbers, so that a single sum can tell whether
+    they are finite.
     """
     (H, D), O = p.Wx.shape, p.Wy.shape[0]
     S = tr.S.reshape(-1, H)  # (T+1) N rows: S_0 of every sequence, then S_1, ...
     M = delta.shape[0]  # T N
     i, j, k = H * D, H * (D + H), H * (D + H + O)
     nbs, nby = (0 if p.bs is None else H), (0 if p.by is None else O)
-    flat = np.empty(k + nbs + nby)
     out = {"Wx": flat[:i].reshape(H, D), "Ws": flat[i:j].reshape(H, H)}
     out["Wy"] = flat[j:k].reshape(O, H)
-    np.dot(delta.T, tr.xs.reshape(M, D), out=out["Wx"])
-    np.dot(delta.T, S[:M], out=out["Ws"])
-    np.dot(dZ.T, S[-M:], out=out["Wy"])
+    dT = delta.T
+    dT.dot(tr.xs.reshape(M, D), out["Wx"])  # ndarray.dot: np.dot without the dispatch
+    dT.dot(S[:M], out["Ws"])
+    dZ.T.dot(S[-M:], out["Wy"])
     if nbs:
         out["bs"] = np.add.reduce(delta, axis=0, out=flat[k : k + H])
     if nby:
         out["by"] = np.add.reduce(dZ, axis=0, out=flat[k + nbs :])
-    return out, flat
+    return out
 
 
 def _dg1(tr) -> np.ndarray:
@@ -557,24 +574,28 @@ def _dg1(tr) -> np.ndarray:
     return activation(tr.g1).df(tr.A)
 
 
-def _full_backward(e, D1, Ws, last_only):
+def _full_backward(e, D1, Ws, last_only, out=None):
     """Full BPTT: :func:`rnnlib.engine.backward` without truncation or clipping, specialised.
 
     ``e``, ``D1`` are ``(T, N, H)``; returns ``dS`` (T+1, N, H) with
     ``dS[t] = dE/dS_t`` and ``delta`` (T, N, H) with ``delta[t-1] = dE/da_t``.
     The products are the engine's (same shapes, same order), so the result is
-    the same to the last bit.
+    the same to the last bit.  ``out``, if given, is a flat buffer for ``dS``.
     """
     T = e.shape[0]
-    dS = np.empty((T + 1,) + e.shape[1:])
+    shape = (T + 1,) + e.shape[1:]
+    dS = np.empty(shape) if out is None else out.reshape(shape)
     delta = np.empty_like(e)
     dS[T] = e[T - 1]
-    # each step's (N, H) slice, taken once: in this loop indexing costs as much as arithmetic
-    dSv, dv, D1v, ev = list(dS), list(delta), list(D1), list(e)
-    for t in range(T, 0, -1):
-        d, s = dv[t - 1], dSv[t - 1]
-        np.multiply(dSv[t], D1v[t - 1], out=d)  # delta_t = dE/dS_t * g1'(a_t)
-        np.dot(d, Ws, out=s)  # through Ws into S_{t-1} ...
-        if t > 1 and not last_only:
-            np.add(s, ev[t - 2], out=s)  # ... plus E_{t-1}'s own error
+    # each step's (N, H) slices, taken once: in this loop indexing costs as much as arithmetic;
+    # step t reads dE/dS_t, g1'(a_t) and e_{t-1}, and writes delta_t and dE/dS_{t-1}
+    dSv = list(dS)
+    ev = [None] * T if last_only else [None] + list(e[:-1])  # e_{t-1} (none for t = 1)
+    steps = zip(dSv[:0:-1], D1[::-1], ev[::-1], delta[::-1], dSv[-2::-1], strict=True)
+    multiply, add = np.multiply, np.add
+    for dS_t, g_t, e_prev, d, s in steps:
+        multiply(dS_t, g_t, d)  # delta_t = dE/dS_t * g1'(a_t)
+        d.dot(Ws, s)  # through Ws into S_{t-1} (np.dot's C function, without the dispatch) ...
+        if e_prev is not None:
+            add(s, e_prev, s)  # ... plus E_{t-1}'s own error
     return dS, delta
