@@ -274,18 +274,25 @@ def test_update_gate_at_one_copies_the_state_and_its_gradient():
     np.testing.assert_array_equal(g.dS, np.broadcast_to(g.dS[-1], g.dS.shape))
 
 
-def test_matches_torch_when_available():
-    torch = pytest.importorskip("torch")
+def test_matches_torch_nn_gru_equations():
+    """torch.nn.GRU's documented step, written out on its stacked weight layout
+    (weight_ih = [W_ir; W_iz; W_in], weight_hh = [W_hr; W_hz; W_hn], b_ih, b_hh)."""
     p, xs, ds, s0, tr = make(5, T=4, B=2, D=2, H=3, O=1, s0=True)
-    D, H = 2, 3
-    cell = torch.nn.GRU(D, H, dtype=torch.float64)
-    with torch.no_grad():
-        cell.weight_ih_l0.copy_(torch.tensor(np.vstack([p.Wr[:, :D], p.Wz[:, :D], p.Wn[:, :D]])))
-        cell.weight_hh_l0.copy_(torch.tensor(np.vstack([p.Wr[:, D:], p.Wz[:, D:], p.Wn[:, D:]])))
-        cell.bias_ih_l0.copy_(torch.tensor(np.concatenate([p.br, p.bz, p.bxn])))
-        cell.bias_hh_l0.copy_(torch.tensor(np.concatenate([0 * p.br, 0 * p.bz, p.bsn])))
-    out, _ = cell(torch.tensor(xs), torch.tensor(s0)[None])
-    np.testing.assert_allclose(out.detach().numpy(), tr.S[1:], rtol=1e-12)
+    D = 2
+    w_ih = np.vstack([p.Wr[:, :D], p.Wz[:, :D], p.Wn[:, :D]])
+    w_hh = np.vstack([p.Wr[:, D:], p.Wz[:, D:], p.Wn[:, D:]])
+    b_ih = np.concatenate([p.br, p.bz, p.bxn])
+    b_hh = np.concatenate([0 * p.br, 0 * p.bz, p.bsn])
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    h, out = np.broadcast_to(s0, (2, 3)), []
+    for x in xs:
+        gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+        (i_r, i_z, i_n), (h_r, h_z, h_n) = np.split(gi, 3, axis=-1), np.split(gh, 3, axis=-1)
+        r, z = sig(i_r + h_r), sig(i_z + h_z)
+        n = np.tanh(i_n + r * h_n)
+        h = (1 - z) * n + z * h
+        out.append(h)
+    np.testing.assert_allclose(np.array(out), tr.S[1:], rtol=1e-12)
 
 
 # ---------------------------------------------------------------- with the rest of rnnlib
