@@ -197,6 +197,36 @@ class ParamsBase:
         return type(self)(**{n: getattr(self, n) for n in self.names})
 
 
+class GatedParams(ParamsBase):
+    """Mixin for a gated cell's parameters (:mod:`rnnlib.lstm`, :mod:`rnnlib.gru`).
+
+    ``weights`` are the gate matrices, each ``(H, D+H)`` acting on
+    ``[x_t; S_{t-1}]``; ``biases`` are ``(H,)``; ``Wy`` is ``(O, H)``.
+    """
+
+    weights: tuple[str, ...] = ()
+
+    def _check_shapes(self) -> None:
+        first = self.weights[0]
+        W = getattr(self, first)
+        check.nonempty(W, first, "H")
+        H, DH = W.shape
+        if DH <= H:
+            raise ValueError(f"{first}: expected shape (H, D+H) with D >= 1, got {W.shape}")
+        for n in self.weights[1:]:
+            check.shape(getattr(self, n), (H, DH), n)
+        for n in self.biases:
+            check.shape(getattr(self, n), (H,), n)
+        if self.Wy.shape[1] != H or self.Wy.shape[0] == 0:
+            raise ValueError(f"Wy: expected shape (O, {H}) with O >= 1, got {self.Wy.shape}")
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """``(D, H, O)``."""
+        H, DH = getattr(self, self.weights[0]).shape
+        return DH - H, H, self.Wy.shape[0]
+
+
 @dataclass
 class Backward:
     """Result of :func:`backward`.

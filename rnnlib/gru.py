@@ -29,8 +29,8 @@ from . import rnn
 from .activations import ACTIVATIONS
 from .activations import output as output_activation
 from .engine import (
+    GatedParams,
     GradsReport,
-    ParamsBase,
     Terms,
     TraceBase,
     backward,
@@ -54,7 +54,7 @@ ACTIVATION_ARGS = ("g2",)
 
 
 @dataclass
-class Params(ParamsBase):
+class Params(GatedParams):
     """Weights of the GRU.
 
     Converted and checked like :class:`rnnlib.lstm.Params`: lists and integer
@@ -79,25 +79,7 @@ class Params(ParamsBase):
     bsn: np.ndarray
     Wy: np.ndarray
     names = (*WEIGHTS, *BIASES, "Wy")
-    biases = BIASES
-
-    def _check_shapes(self) -> None:
-        check.nonempty(self.Wr, "Wr", "H")
-        H, DH = self.Wr.shape
-        if DH <= H:
-            raise ValueError(f"Wr: expected shape (H, D+H) with D >= 1, got {self.Wr.shape}")
-        for n in WEIGHTS[1:]:
-            check.shape(getattr(self, n), (H, DH), n)
-        for n in BIASES:
-            check.shape(getattr(self, n), (H,), n)
-        if self.Wy.shape[1] != H or self.Wy.shape[0] == 0:
-            raise ValueError(f"Wy: expected shape (O, {H}) with O >= 1, got {self.Wy.shape}")
-
-    @property
-    def dims(self) -> tuple[int, int, int]:
-        """``(D, H, O)``."""
-        H, DH = self.Wr.shape
-        return DH - H, H, self.Wy.shape[0]
+    weights, biases = WEIGHTS, BIASES
 
 
 def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, update_bias: float = 0.0) -> Params:

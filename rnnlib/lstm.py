@@ -31,8 +31,8 @@ from . import _validate as check
 from .activations import ACTIVATIONS
 from .activations import output as output_activation
 from .engine import (
+    GatedParams,
     GradsReport,
-    ParamsBase,
     Terms,
     TraceBase,
     backward,
@@ -55,7 +55,7 @@ ACTIVATION_ARGS = ("g2",)
 
 
 @dataclass
-class Params(ParamsBase):
+class Params(GatedParams):
     """Weights of the LSTM.
 
     Lists and integer or float arrays are converted to new float64 arrays
@@ -80,25 +80,7 @@ class Params(ParamsBase):
     bg: np.ndarray
     Wy: np.ndarray
     names = (*WEIGHTS, *BIASES, "Wy")
-    biases = BIASES
-
-    def _check_shapes(self) -> None:
-        check.nonempty(self.Wf, "Wf", "H")
-        H, DH = self.Wf.shape
-        if DH <= H:
-            raise ValueError(f"Wf: expected shape (H, D+H) with D >= 1, got {self.Wf.shape}")
-        for n in WEIGHTS[1:]:
-            check.shape(getattr(self, n), (H, DH), n)
-        for n in BIASES:
-            check.shape(getattr(self, n), (H,), n)
-        if self.Wy.shape[1] != H or self.Wy.shape[0] == 0:
-            raise ValueError(f"Wy: expected shape (O, {H}) with O >= 1, got {self.Wy.shape}")
-
-    @property
-    def dims(self) -> tuple[int, int, int]:
-        """``(D, H, O)``."""
-        H, DH = self.Wf.shape
-        return DH - H, H, self.Wy.shape[0]
+    weights, biases = WEIGHTS, BIASES
 
 
 def init(n_in: int, n_hidden: int, n_out: int, seed: int = 0, forget_bias: float = 1.0) -> Params:
