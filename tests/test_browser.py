@@ -173,6 +173,12 @@ def test_search_finds_a_chapter(site, context):
         page.close()
 
 
+def settle(page) -> None:
+    """Wait until the page's math is typeset and every font it asked for has loaded."""
+    typeset_math(page)
+    page.evaluate("() => document.fonts.ready.then(() => document.fonts.status)")
+
+
 def test_navigation_reaches_every_chapter(site, context):
     html, url = site
     page, watch = open_page(context, f"{url}/{chapters()[0]}.html")
@@ -182,6 +188,9 @@ def test_navigation_reaches_every_chapter(site, context):
         )
         seen = [urlparse(page.url).path]
         for _ in range(len(chapters()) + 5):
+            # a page left while its math fonts still load cancels them (net::ERR_ABORTED):
+            # a reader's quick click, not a fault of the book; so each page settles first
+            settle(page)
             nxt = page.locator("a.right-next")
             if nxt.count() == 0:
                 break
