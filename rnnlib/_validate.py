@@ -35,7 +35,7 @@ def array(
     if ndim is not None and a.ndim not in ndim:
         want = " or ".join(str(n) for n in ndim)
         raise ValueError(f"{name}: expected {want} dimensions, got shape {a.shape}")
-    if finite and not np.isfinite(a).all():
+    if finite and np.count_nonzero(np.isfinite(a)) != a.size:  # faster than .all()
         raise ValueError(f"{name}: contains NaN or inf")
     return a
 

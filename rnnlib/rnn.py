@@ -187,29 +187,33 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     -------
     Trace
     """
-    D, H, _ = _params(p)
+    D, H, O = _params(p)
     f1, f2 = activation(g1, "g1"), output_activation(g2, "g2")
     xs = inputs(xs, D)
     T, batch = xs.shape[0], xs.shape[1:-1]
     N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
-    s0 = 0.0 if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    s0 = None if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    # the states and z_t in one buffer, so that one sum tells whether both are finite
+    k = (T + 1) * N * H
+    buf = np.empty(k + T * N * O)
+    S, Z = buf[:k].reshape(T + 1, N, H), buf[k:].reshape(T * N, O)
     with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
         if N * H * (H + D) < SERIAL_STEP:  # small: the fewer array operations the better
-            A, S = _recur_small(p, xs.reshape(T, N, D), s0, f1)
+            A = _recur_small(p, xs.reshape(T, N, D), s0, f1, S)
         else:  # the input projection of all steps in one product; only the recurrence is sequential
-            S = np.empty((T + 1, N, H))
-            S[0] = s0
+            S[0] = 0.0 if s0 is None else s0
             A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
             if p.bs is not None:
                 A += p.bs
             _recur(A, S, p.Ws.T, f1)
-        Z = S[1:].reshape(T * N, H).dot(p.Wy.T).reshape((T,) + batch + (-1,))
+        S[1:].reshape(T * N, H).dot(p.Wy.T, Z)  # z_t for every step in one product
+        Z = Z.reshape((T,) + batch + (O,))
         if p.by is not None:
             Z += p.by
-        Y = f2.f(Z)
+        Y = f2.f(Z)  # the identity returns Z itself
         shape = (T,) + batch + (H,)
         tr = Trace(xs, A.reshape(shape), S.reshape((T + 1,) + batch + (H,)), Z, Y, f1.name, f2.name)
-        if not all_finite(S, Y):
+        if not (all_finite(buf) if Y is Z else all_finite(S, Y)):
             warn_forward(tr, "rnn")
     return tr
 
@@ -232,26 +236,29 @@ def _recur(A, S, WsT, f1) -> None:
             Sv[t + 1][...] = f1.f(Av[t])
 
 
-def _recur_small(p, xs, s0, f1):
+def _recur_small(p, xs, s0, f1, S):
     """The recurrence with one product a step, ``a_t = [Ws Wx bs] [S_{t-1}; x_t; 1]``.
 
     ``xs`` is ``(T, N, D)``.  A buffer holds each ``S_{t-1}`` beside ``x_t``
     (and a 1 for the bias), so a step is one product and one activation: for
     small sizes the count of array operations, not arithmetic, sets the time.
-    Returns ``A`` (T, N, H) and ``S`` (T+1, N, H).
+    Writes the states into ``S`` (T+1, N, H) and returns ``A`` (T, N, H).
     """
     T, N, D = xs.shape
     H = p.Ws.shape[0]
     parts = [p.Ws, p.Wx] if p.bs is None else [p.Ws, p.Wx, p.bs[:, None]]
     W = np.concatenate(parts, axis=1).T  # (H + D [+ 1], H)
-    U = np.empty((T + 1, N, W.shape[0]))
-    U[0, :, :H] = s0
+    U = np.zeros((T + 1, N, W.shape[0]))  # S_0 = 0 unless s0 is given
+    if s0 is not None:
+        U[0, :, :H] = s0
     U[:T, :, H : H + D] = xs
     if p.bs is not None:
         U[:, :, -1] = 1.0
-    S = U[:, :, :H]  # a view: S_t is written where step t + 1 reads it
     A = np.empty((T, N, H))
-    steps = zip(U[:T], A, S[1:], strict=True)  # (U_t, a_t, S_t), each step's slices taken once
+    # each step's slices, taken once: (U_t, a_t, S_t), where S_t is written into U_{t+1};
+    # one sequence steps with vectors (H,), cheaper to call than (1, H) matrices
+    U_, A_ = (U[:, 0], A[:, 0]) if N == 1 else (U, A)
+    steps = zip(U_[:T], A_, U_[1:, ..., :H], strict=True)
     if f1.name == "tanh":  # the common case, without temporaries
         tanh = np.tanh
         for u, a, s in steps:
@@ -261,7 +268,8 @@ def _recur_small(p, xs, s0, f1):
         for u, a, s in steps:
             u.dot(W, a)
             s[...] = f1.f(a)
-    return A, np.ascontiguousarray(S)
+    np.copyto(S, U[:, :, :H])
+    return A
 
 
 def _initial_state(s0, shape):
@@ -400,8 +408,22 @@ def _set_step_norms(g: Grads, value) -> None:
     g.__dict__["_step_norms"] = value
 
 
+def _step_clipped(g: Grads) -> np.ndarray:
+    c = g.__dict__.get("_step_clipped")
+    if c is None:  # no per-step clipping: nothing was clipped
+        c = g.__dict__["_step_clipped"] = np.zeros(g.dS.shape[:-1], dtype=bool)[1:].copy()
+    return c
+
+
+def _set_step_clipped(g: Grads, value) -> None:
+    g.__dict__["_step_clipped"] = value
+
+
 # read on demand: the full-BPTT path does not spend a norm per step that nobody asked for
 Grads.step_norms = property(_step_norms, _set_step_norms, doc="``||dE/dS_i||``, (T, [B])")
+Grads.step_clipped = property(
+    _step_clipped, _set_step_clipped, doc="where ``clip_step`` rescaled, (T, [B])"
+)
 
 
 def output_error(tr: Trace, ds, at: str = "last", kind: str = "squared") -> np.ndarray:
@@ -489,43 +511,43 @@ def bptt(
         clip_step = check.positive(clip_step, "clip_step")
     ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
-    T, H, O = tr.A.shape[0], tr.A.shape[-1], tr.Y.shape[-1]
-    batch = tr.A.shape[1:-1]
+    A = tr.A
+    T, H, O = A.shape[0], A.shape[-1], tr.Y.shape[-1]
+    batch = A.shape[1:-1]
     N = batch[0] if batch else 1  # sequences in the batch
     last_only = at == "last"
     with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
         # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
-        dZ = _output_error(tr, ds, last_only, kind)  # dE/dz_t
-        D1 = _dg1(tr).reshape(T, N, H)  # g1'(a_t) for every step at once
-        e = dZ.reshape(T * N, O).dot(p.Wy).reshape(T, N, H)  # e_t = dE_t/dS_t through Y_t
+        dZ = _output_error(tr, ds, last_only, kind).reshape(T * N, O)  # dE/dz_t
+        D1 = _dg1(tr)  # g1'(a_t) for every step at once
+        e = dZ.dot(p.Wy)  # e_t = dE_t/dS_t through Y_t, (T N, H)
         if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
             # dS after the gradients in one buffer, so that one sum tells whether all are finite
             size = _grads_size(p)
             buf = np.empty(size + (T + 1) * N * H)
-            dS, delta = _full_backward(e, D1, p.Ws, last_only, buf[size:])
+            # one sequence steps with vectors (H,), cheaper to call than (1, H) matrices
+            rows = (T, H) if N == 1 else (T, N, H)
+            dS, delta = _full_backward(
+                e.reshape(rows), D1.reshape(rows), p.Ws, last_only, buf[size:]
+            )
             flat, checked, norms, clipped = buf[:size], (buf,), None, None
         else:
+            D1 = D1.reshape(T, N, H)
 
             def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
                 return np.dot((v * D1[t - 1]).reshape(-1, H), p.Ws).reshape(v.shape)
 
-            back = backward(e, vjp, truncate, clip_step, last_only=last_only)
+            back = backward(e.reshape(T, N, H), vjp, truncate, clip_step, last_only=last_only)
             dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
             norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
             flat = np.empty(_grads_size(p))
             checked = (dS, flat)
-        grads = _weight_grads(p, tr, delta.reshape(T * N, H), dZ.reshape(T * N, O), flat)
-        dS, delta = dS.reshape((T + 1,) + batch + (H,)), delta.reshape(tr.A.shape)
+        grads = _weight_grads(p, tr, delta.reshape(T * N, H), dZ, flat)
+        dS, delta, dZ = dS.reshape(tr.S.shape), delta.reshape(A.shape), dZ.reshape(tr.Y.shape)
         pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
         if len(grads) > 3:  # the biases' terms
             pairs.update({n: (delta if n == "bs" else dZ, None) for n in grads if n in BIAS_NAMES})
-        g = Grads(
-            **grads,
-            terms=Terms(pairs),
-            dS=dS,
-            step_norms=norms,
-            step_clipped=np.zeros((T,) + batch, dtype=bool) if clipped is None else clipped,
-        )
+        g = Grads(**grads, terms=Terms(pairs), dS=dS, step_norms=norms, step_clipped=clipped)
         if not all_finite(*checked):
             warn_backward(g, dS, "rnn")
     return g
