@@ -277,14 +277,20 @@ def table():
                 f"      {name:<12} {r:6.1f} GFLOP/s = {r / rate:.2f} of the GEMM rate "
                 f"({r / rate1:.2f} of the one-thread rate)"
             )
-    serial = B * H * H >= rl.engine.SERIAL_STEP and rl.engine.busy()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"    rnnlib ran it on {'1 BLAS thread' if serial else 'the default BLAS threads'} "
-        f"(1-minute load average now {load:.1f} on {os.cpu_count()} CPUs; one thread when the "
-        f"load exceeds the CPUs and a step's product N H H = {B * H * H} >= "
-        f"{rl.engine.SERIAL_STEP})"
+        f"    rnnlib leaves the BLAS threads as set: {threads_now()} "
+        f"(1-minute load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
     )
+
+
+def threads_now() -> str:
+    """The BLAS libraries numpy loaded and their thread counts, as threadpoolctl reports them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "(threadpoolctl not installed)"
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    return ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in blas)
 
 
 def one_thread(f):

@@ -23,16 +23,20 @@ non-finite step of a forward pass; :class:`Terms` holds the per-step terms of
 each weight gradient; :class:`GradsReport` what training checks on gradients;
 and :class:`NonFiniteWarning` is what a forward pass, a loss or a backward
 pass emits when it overflows.  :class:`Names` lists the parameters an
-instance holds when some are optional (the simple RNN's biases), and
-:func:`serial_blas` runs a large problem on one BLAS thread when the
-machine is busy.
+instance holds when some are optional (the simple RNN's biases).
+
+rnnlib leaves the BLAS thread count as the environment sets it
+(``OPENBLAS_NUM_THREADS``): measured with ``benchmarks/bptt.py`` on 2 cores,
+the default threads were faster than one at every size where threads matter,
+also with the other core busy (forward + BPTT at (T, B, D, H) =
+(200, 64, 256, 256): 0.61 of the one-thread time), and equal at small sizes.
+A caller running several processes side by side (a test runner) sets one
+thread per process itself.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,49 +64,6 @@ def first_nonfinite(*arrays, reverse: bool = False) -> int | None:
     if idx.size == 0:
         return None
     return int(idx[-1] if reverse else idx[0])
-
-
-#: Problems whose per-step product does at least this many multiply-adds (``N H H``
-#: for an ``(N, H)`` state) run on one BLAS thread while the machine is busy (see
-#: :func:`busy`).  OpenBLAS shares a product this large among its threads; when no
-#: core is free, each hand-off waits for a thread the system has not scheduled:
-#: forward + BPTT at (T, B, D, H) = (200, 64, 256, 256) ran up to 4 times slower
-#: than on one thread (``benchmarks/bptt.py``, 2 cores, load average 5 to 10).  On
-#: an idle machine the default threads are 1.5 to 2 times faster, so they are kept.
-#: OpenBLAS gives every entry of a product to one thread: the same bits either way.
-SERIAL_STEP = 65536
-_blas = None  # threadpoolctl's handle on the BLAS libraries numpy loaded, made on first use
-_UNCHANGED = contextlib.nullcontext()  # stateless, so one serves every call
-
-
-def busy() -> bool:
-    """Whether the machine has no core to spare: the 1-minute load average exceeds the CPU count."""
-    try:
-        return os.getloadavg()[0] > (os.cpu_count() or 1)
-    except (AttributeError, OSError):  # no load average on this platform
-        return False
-
-
-def serial_blas(step_work: int):
-    """A context running BLAS on one thread for a large problem on a busy machine.
-
-    ``step_work`` is the multiply-adds of one step's product; at least
-    :data:`SERIAL_STEP` of them on a machine that is :func:`busy` limits BLAS
-    to one thread for the duration, otherwise nothing changes.  Needs
-    ``threadpoolctl``; without it nothing changes either (same results,
-    only slower on a busy machine).
-    """
-    global _blas
-    if step_work < SERIAL_STEP or not busy():
-        return _UNCHANGED
-    if _blas is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # optional: the results are the same, only slower
-            _blas = False
-        else:
-            _blas = ThreadpoolController().select(user_api="blas")
-    return _blas.limit(limits=1) if _blas else _UNCHANGED
 
 
 def all_finite(*arrays) -> bool:

@@ -26,7 +26,6 @@ from .activations import get as activation
 from .activations import log_softmax, output_backward
 from .activations import output as output_activation
 from .engine import (
-    SERIAL_STEP,
     GradsReport,
     Names,
     ParamsBase,
@@ -36,7 +35,6 @@ from .engine import (
     backward,
     inputs,
     params_of,
-    serial_blas,
     trace_of,
     warn_backward,
     warn_forward,
@@ -52,6 +50,10 @@ BIAS_NAMES = ("bs", "by")
 STATE = {"s0": "S"}
 #: The activations ``forward`` lets a caller choose.
 ACTIVATION_ARGS = ("g1", "g2")
+#: Below this many multiply-adds a step (``N H (H + D)``), :func:`forward` runs one
+#: product a step on ``[S_{t-1}; x_t]``; above it, the input projection of all steps
+#: is one product and each step multiplies by ``Ws`` alone.
+SMALL_STEP = 65536
 
 
 @dataclass
@@ -197,8 +199,8 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     k = (T + 1) * N * H
     buf = np.empty(k + T * N * O)
     S, Z = buf[:k].reshape(T + 1, N, H), buf[k:].reshape(T * N, O)
-    with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
-        if N * H * (H + D) < SERIAL_STEP:  # small: the fewer array operations the better
+    with np.errstate(over="ignore", invalid="ignore"):
+        if N * H * (H + D) < SMALL_STEP:  # small: the fewer array operations the better
             A = _recur_small(p, xs.reshape(T, N, D), s0, f1, S)
         else:  # the input projection of all steps in one product; only the recurrence is sequential
             S[0] = 0.0 if s0 is None else s0
@@ -500,8 +502,7 @@ def bptt(
     with the same products, so equal settings give equal bits.  Each step
     treats the ``B`` sequences as one ``(B, H)`` matrix; the products over
     all steps at once (the input projection, the output, every weight
-    gradient) are single matrix products, and a large problem runs on one
-    BLAS thread (:func:`rnnlib.engine.serial_blas`).
+    gradient) are single matrix products.
     """
     _params(p)
     _trace(tr, p)
@@ -516,7 +517,7 @@ def bptt(
     batch = A.shape[1:-1]
     N = batch[0] if batch else 1  # sequences in the batch
     last_only = at == "last"
-    with np.errstate(over="ignore", invalid="ignore"), serial_blas(N * H * H):
+    with np.errstate(over="ignore", invalid="ignore"):
         # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
         dZ = _output_error(tr, ds, last_only, kind).reshape(T * N, O)  # dE/dz_t
         D1 = _dg1(tr)  # g1'(a_t) for every step at once
