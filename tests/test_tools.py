@@ -79,3 +79,35 @@ def test_mystnb_still_keeps_its_config_on_the_environment():
 def test_tools_docstrings_name_how_they_run(name):
     module = importlib.import_module(f"tools.{name}")
     assert module.__doc__
+
+
+@pytest.mark.parametrize(
+    "tags, in_deck",
+    [
+        ([], True),
+        (["hide-input"], True),
+        (["remove-cell"], False),
+        (["hide-input", "book-only"], False),
+        (["remove-cell", "slides-only"], True),
+        (["slides-only"], True),
+        (["book-only", "slides-only"], False),
+    ],
+)
+def test_which_cells_go_into_a_deck(tags, in_deck):
+    import nbformat
+
+    from tools.slides import on_slides
+
+    cell = nbformat.v4.new_code_cell("plt.show()", metadata={"tags": tags})
+    assert on_slides(cell) is in_deck
+
+
+def test_chapter_figures_drawn_for_the_deck_are_left_out_of_the_book():
+    """A cell tagged slides-only must also be tagged remove-cell, or the book shows it twice."""
+    import jupytext
+
+    for doc in toc.chapters():
+        for cell in jupytext.read(toc.ROOT / f"{doc}.md").cells:
+            tags = cell.metadata.get("tags", [])
+            if "slides-only" in tags:
+                assert "remove-cell" in tags, f"{doc}: a slides-only cell the book would show"

@@ -19,7 +19,9 @@ heuristic:
 
 * every heading starts a slide; long stretches of prose are split at paragraph breaks,
   and a slide that would overflow the projector continues on the next one;
-* cells tagged ``remove-cell`` are dropped; ``hide-input``/``remove-input`` cells, the
+* cells tagged ``remove-cell`` or ``book-only`` are dropped, except a ``remove-cell`` cell
+  also tagged ``slides-only`` (a figure drawn for the projector, which the book leaves
+  out: see :func:`on_slides`); ``hide-input``/``remove-input`` cells, the
   explorers and plotting cells show only their figure; code whose printed result is the
   point (the gradient checks) stays visible;
 * MyST markup the slide renderer does not know is rewritten: exercises become slides of
@@ -413,9 +415,21 @@ def clean_outputs(cell) -> None:
             d["text/html"] = FA_CDN.sub("", "".join(d["text/html"]))
 
 
+def on_slides(cell) -> bool:
+    """Whether a cell goes into the deck.
+
+    Not when the book removes it (``remove-cell``), unless it is tagged ``slides-only``,
+    and not when it is tagged ``book-only``. The pair lets a chapter draw one figure
+    twice, for the page's column (``book-only``) and for a 16:9 slide (``remove-cell``
+    and ``slides-only``); both run in the book build, so the deck reuses its output.
+    """
+    tags = set(cell.metadata.get("tags", []))
+    return "book-only" not in tags and ("remove-cell" not in tags or "slides-only" in tags)
+
+
 def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
     """A new notebook with one idea per slide; see the module docstring."""
-    cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]
+    cells = [c for c in nb.cells if on_slides(c)]
     conv.number_equations(cells)
     out: list = []
     room, bare_heading = 0.0, False
@@ -580,7 +594,7 @@ def lecture(nb, conv: Converter) -> nbformat.NotebookNode:
     printed results are shown (a slide that is full continues under the same title);
     all other prose, admonitions and the solutions go into the speaker notes.
     """
-    cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]
+    cells = [c for c in nb.cells if on_slides(c)]
     conv.number_equations(cells)
     conv.keep_markers = True
     deck = Deck()
