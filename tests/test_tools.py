@@ -111,3 +111,42 @@ def test_chapter_figures_drawn_for_the_deck_are_left_out_of_the_book():
             tags = cell.metadata.get("tags", [])
             if "slides-only" in tags:
                 assert "remove-cell" in tags, f"{doc}: a slides-only cell the book would show"
+
+
+def test_code_on_a_slide_leaves_out_hidden_glue_statements():
+    from tools.slides import without_glue
+
+    src = (
+        "x = 2\n"
+        'glue("ch1-x", x, display=False)\n'
+        'glue("ch1-y",\n     float(x) ** 2,\n     display=False)\n'
+        'glue("ch1-shown", x)\n'  # a glue that displays its value stays
+        "for k in range(2):\n"
+        '    glue(f"ch1-{k}", k, display=False)\n'  # nested: removing it would empty the loop
+        'print(f"{x}")'
+    )
+    out = without_glue(src)
+    assert out.splitlines() == [
+        "x = 2",
+        'glue("ch1-shown", x)',
+        "for k in range(2):",
+        '    glue(f"ch1-{k}", k, display=False)',
+        'print(f"{x}")',
+    ]
+    assert without_glue("def f(:\n") == "def f(:\n"  # not Python: unchanged
+
+
+def test_a_table_a_cell_prints_weighs_by_its_rows():
+    """A Markdown table output (a cell's ``Markdown(...)``) fills the slide row by row; its
+    text/plain is one line, which once let a 12-row table join a full code slide."""
+    import nbformat
+
+    from tools.slides import weight_outputs
+
+    table = "| a | b |\n|---|---|\n" + "".join(f"| {i} | {i * i} |\n" for i in range(11))
+    out = nbformat.v4.new_output(
+        "execute_result",
+        data={"text/markdown": table, "text/plain": "<IPython.core.display.Markdown object>"},
+    )
+    cell = nbformat.v4.new_code_cell("Markdown(t)", outputs=[out])
+    assert weight_outputs(cell) >= 12 * 1.3  # header + 11 rows; the rule is not a row

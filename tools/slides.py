@@ -32,7 +32,8 @@ heuristic:
   kernel; arrow keys on a focused control move the control, not the deck.
 
 Numbers a cell computes reach the prose through myst-nb's ``glue``: the slides and the
-speaker notes show the value the executed chapter glued, formatted as the book formats it
+speaker notes show the value the executed chapter glued (the code on a slide leaves out
+its ``glue(..., display=False)`` statements), formatted as the book formats it
 (``{glue:text}`key:.2f` ``, ``{glue}`key` ``, ``{glue:md}`key` `` and the
 ``{glue:math}`` directive); a glue output with ``display=False`` shows nothing on a slide.
 MyST comments other than the slide markup (such as ``% numbers: ...``) are dropped.
@@ -41,6 +42,7 @@ MyST comments other than the slide markup (such as ``% numbers: ...``) are dropp
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import json
 import os
@@ -401,10 +403,46 @@ def weight_outputs(cell) -> float:
             w += min(12, d["text/html"].count("<tr") + 2)
         elif "text/latex" in d:
             w += 2
+        elif "text/markdown" in d:  # a table a cell built: its rows are taller than code lines
+            md = d["text/markdown"]
+            lines = [ln for ln in ("".join(md) if isinstance(md, list) else md).splitlines()]
+            rows = [ln for ln in lines if ln.lstrip().startswith("|")]
+            rules = [ln for ln in rows if set(ln.replace(" ", "")) <= set("|-:")]
+            text = [ln for ln in lines if ln.strip() and ln not in rows]
+            w += 1.3 * (len(rows) - len(rules)) + weight_md("\n".join(text)) * bool(text)
         else:
             text = o.get("text", "") or d.get("text/plain", "")
             w += min(12, text.count("\n") + 1)
     return w
+
+
+def without_glue(source: str) -> str:
+    """``source`` without its top-level ``glue(..., display=False)`` statements.
+
+    They hand a number to the prose, which on a slide is already shown with the value;
+    on the projector they are noise. Code that does not parse is returned unchanged.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    drop: set[int] = set()
+    for stmt in tree.body:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "glue"
+            and any(
+                k.arg == "display" and isinstance(k.value, ast.Constant) and k.value.value is False
+                for k in call.keywords
+            )
+        ):
+            drop.update(range(stmt.lineno, stmt.end_lineno + 1))
+    if not drop:
+        return source
+    lines = source.split("\n")
+    return "\n".join(line for i, line in enumerate(lines, start=1) if i not in drop)
 
 
 def clean_outputs(cell) -> None:
@@ -462,6 +500,7 @@ def slideshow(nb, conv: Converter) -> nbformat.NotebookNode:
                     add(nbformat.v4.new_markdown_cell(block), start, weight_md(block))
         elif cell.cell_type == "code":
             clean_outputs(cell)
+            cell.source = without_glue(cell.source)
             hide = (
                 bool({"hide-input", "remove-input"} & tags)
                 or is_explorer(cell)
@@ -694,8 +733,11 @@ def lecture(nb, conv: Converter) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         clean_outputs(cell)
+        cell.source = without_glue(cell.source)
         if {"remove-output", "hide-output"} & tags:
             cell.outputs = []
+        if not cell.source.strip() and not cell.outputs:
+            continue
         if in_solution:
             deck.note(f"```python\n{cell.source}\n```")
             continue
