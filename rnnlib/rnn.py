@@ -192,32 +192,41 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     D, H, O = _params(p)
     f1, f2 = activation(g1, "g1"), output_activation(g2, "g2")
     xs = inputs(xs, D)
-    T, batch = xs.shape[0], xs.shape[1:-1]
+    batch = xs.shape[1:-1]
     N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
     s0 = None if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    tr, finite = _forward(p, xs, s0, f1, f2)
+    if not finite:
+        warn_forward(tr, "rnn")
+    return tr
+
+
+@np.errstate(over="ignore", invalid="ignore")  # as a decorator it costs a third of a `with`
+def _forward(p, xs, s0, f1, f2) -> tuple[Trace, bool]:
+    """:func:`forward` on checked arguments, and whether the states and outputs are finite."""
+    D, H, O = p.dims
+    T, batch = xs.shape[0], xs.shape[1:-1]
+    N = batch[0] if batch else 1
     # the states and z_t in one buffer, so that one sum tells whether both are finite
     k = (T + 1) * N * H
     buf = np.empty(k + T * N * O)
     S, Z = buf[:k].reshape(T + 1, N, H), buf[k:].reshape(T * N, O)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if N * H * (H + D) < SMALL_STEP:  # small: the fewer array operations the better
-            A = _recur_small(p, xs.reshape(T, N, D), s0, f1, S)
-        else:  # the input projection of all steps in one product; only the recurrence is sequential
-            S[0] = 0.0 if s0 is None else s0
-            A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
-            if p.bs is not None:
-                A += p.bs
-            _recur(A, S, p.Ws.T, f1)
-        S[1:].reshape(T * N, H).dot(p.Wy.T, Z)  # z_t for every step in one product
-        Z = Z.reshape((T,) + batch + (O,))
-        if p.by is not None:
-            Z += p.by
-        Y = f2.f(Z)  # the identity returns Z itself
-        shape = (T,) + batch + (H,)
-        tr = Trace(xs, A.reshape(shape), S.reshape((T + 1,) + batch + (H,)), Z, Y, f1.name, f2.name)
-        if not (all_finite(buf) if Y is Z else all_finite(S, Y)):
-            warn_forward(tr, "rnn")
-    return tr
+    if N * H * (H + D) < SMALL_STEP:  # small: the fewer array operations the better
+        A = _recur_small(p, xs.reshape(T, N, D), s0, f1, S)
+    else:  # the input projection of all steps in one product; only the recurrence is sequential
+        S[0] = 0.0 if s0 is None else s0
+        A = np.dot(xs.reshape(T * N, D), p.Wx.T).reshape(T, N, H)
+        if p.bs is not None:
+            A += p.bs
+        _recur(A, S, p.Ws.T, f1)
+    S[1:].reshape(T * N, H).dot(p.Wy.T, Z)  # z_t for every step in one product
+    Z = Z.reshape((T,) + batch + (O,))
+    if p.by is not None:
+        Z += p.by
+    Y = f2.f(Z)  # the identity returns Z itself
+    shape = (T,) + batch + (H,)
+    tr = Trace(xs, A.reshape(shape), S.reshape((T + 1,) + batch + (H,)), Z, Y, f1.name, f2.name)
+    return tr, (all_finite(buf) if Y is Z else all_finite(S, Y))
 
 
 def _recur(A, S, WsT, f1) -> None:
@@ -512,46 +521,49 @@ def bptt(
         clip_step = check.positive(clip_step, "clip_step")
     ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
+    g, finite = _bptt(p, tr, ds, at == "last", truncate, clip_step, kind)
+    if not finite:
+        warn_backward(g, g.dS, "rnn")
+    return g
+
+
+@np.errstate(over="ignore", invalid="ignore")  # as a decorator it costs a third of a `with`
+def _bptt(p, tr, ds, last_only, truncate, clip_step, kind) -> tuple[Grads, bool]:
+    """:func:`bptt` on checked arguments; also returns whether every gradient is finite."""
     A = tr.A
     T, H, O = A.shape[0], A.shape[-1], tr.Y.shape[-1]
     batch = A.shape[1:-1]
     N = batch[0] if batch else 1  # sequences in the batch
-    last_only = at == "last"
-    with np.errstate(over="ignore", invalid="ignore"):
-        # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
-        dZ = _output_error(tr, ds, last_only, kind).reshape(T * N, O)  # dE/dz_t
-        D1 = _dg1(tr)  # g1'(a_t) for every step at once
-        e = dZ.dot(p.Wy)  # e_t = dE_t/dS_t through Y_t, (T N, H)
-        if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
-            # dS after the gradients in one buffer, so that one sum tells whether all are finite
-            size = _grads_size(p)
-            buf = np.empty(size + (T + 1) * N * H)
-            # one sequence steps with vectors (H,), cheaper to call than (1, H) matrices
-            rows = (T, H) if N == 1 else (T, N, H)
-            dS, delta = _full_backward(
-                e.reshape(rows), D1.reshape(rows), p.Ws, last_only, buf[size:]
-            )
-            flat, checked, norms, clipped = buf[:size], (buf,), None, None
-        else:
-            D1 = D1.reshape(T, N, H)
+    # every step as an (N, H) matrix, so that each product is one 2-D BLAS call
+    dZ = _output_error(tr, ds, last_only, kind).reshape(T * N, O)  # dE/dz_t
+    D1 = _dg1(tr)  # g1'(a_t) for every step at once
+    e = dZ.dot(p.Wy)  # e_t = dE_t/dS_t through Y_t, (T N, H)
+    if truncate is None and clip_step is None:  # full BPTT: the recursion, nothing else
+        # dS after the gradients in one buffer, so that one sum tells whether all are finite
+        size = _grads_size(p)
+        buf = np.empty(size + (T + 1) * N * H)
+        # one sequence steps with vectors (H,), cheaper to call than (1, H) matrices
+        rows = (T, H) if N == 1 else (T, N, H)
+        dS, delta = _full_backward(e.reshape(rows), D1.reshape(rows), p.Ws, last_only, buf[size:])
+        flat, checked, norms, clipped = buf[:size], (buf,), None, None
+    else:
+        D1 = D1.reshape(T, N, H)
 
-            def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
-                return np.dot((v * D1[t - 1]).reshape(-1, H), p.Ws).reshape(v.shape)
+        def vjp(t, v):  # v @ dS_t/dS_{t-1} = (v * g1'(a_t)) @ Ws, one 2-D product
+            return np.dot((v * D1[t - 1]).reshape(-1, H), p.Ws).reshape(v.shape)
 
-            back = backward(e.reshape(T, N, H), vjp, truncate, clip_step, last_only=last_only)
-            dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
-            norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
-            flat = np.empty(_grads_size(p))
-            checked = (dS, flat)
-        grads = _weight_grads(p, tr, delta.reshape(T * N, H), dZ, flat)
-        dS, delta, dZ = dS.reshape(tr.S.shape), delta.reshape(A.shape), dZ.reshape(tr.Y.shape)
-        pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
-        if len(grads) > 3:  # the biases' terms
-            pairs.update({n: (delta if n == "bs" else dZ, None) for n in grads if n in BIAS_NAMES})
-        g = Grads(**grads, terms=Terms(pairs), dS=dS, step_norms=norms, step_clipped=clipped)
-        if not all_finite(*checked):
-            warn_backward(g, dS, "rnn")
-    return g
+        back = backward(e.reshape(T, N, H), vjp, truncate, clip_step, last_only=last_only)
+        dS, delta = back.dS, back.dS[1:] * D1  # delta_t = dE/da_t
+        norms, clipped = back.norms.reshape((T,) + batch), back.clipped.reshape((T,) + batch)
+        flat = np.empty(_grads_size(p))
+        checked = (dS, flat)
+    grads = _weight_grads(p, tr, delta.reshape(T * N, H), dZ, flat)
+    dS, delta, dZ = dS.reshape(tr.S.shape), delta.reshape(A.shape), dZ.reshape(tr.Y.shape)
+    pairs = {"Wx": (delta, tr.xs), "Ws": (delta, tr.S[:-1]), "Wy": (dZ, tr.S[1:])}
+    if len(grads) > 3:  # the biases' terms
+        pairs.update({n: (delta if n == "bs" else dZ, None) for n in grads if n in BIAS_NAMES})
+    g = Grads(**grads, terms=Terms(pairs), dS=dS, step_norms=norms, step_clipped=clipped)
+    return g, all_finite(*checked)
 
 
 def _grads_size(p) -> int:
