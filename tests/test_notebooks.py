@@ -199,9 +199,14 @@ def test_face_setting_is_read_only_to_pick_a_face():
 
 
 def live_cells(nb) -> list:
-    """The chapter's code cells up to its first import of rnnlib, then its explorer cells."""
+    """The chapter's code cells up to its first import of rnnlib (or else up to its setup
+    cell, tagged remove-cell), then its explorer cells."""
     cells = [c for c in nb.cells if c.cell_type == "code"]
-    first = next(i for i, c in enumerate(cells) if IMPORTS_RNNLIB.search(c.source))
+    setup = [i for i, c in enumerate(cells) if IMPORTS_RNNLIB.search(c.source)]
+    setup = setup or [i for i, c in enumerate(cells) if "remove-cell" in c.metadata.get("tags", [])]
+    if not setup:
+        raise ValueError("no cell imports rnnlib and no setup cell (tagged remove-cell)")
+    first = setup[0]
     return cells[: first + 1] + [c for c in cells[first + 1 :] if EXPLORER.search(c.source)]
 
 
@@ -212,7 +217,10 @@ def run_explorers(doc: str) -> tuple[str, nbformat.NotebookNode | None, str | No
     from nbclient.exceptions import CellExecutionError
 
     nb = jupytext.read(source(doc))
-    nb.cells = live_cells(nb)
+    try:
+        nb.cells = live_cells(nb)
+    except ValueError as exc:
+        return doc, None, str(exc)
     env = {k: v for k, v in os.environ.items() if k != FACE_ENV}
     client = NotebookClient(
         nb,
