@@ -5,11 +5,11 @@ the working directory book/, into _build/jupyter_execute/); these tests read tha
 rather than run the chapters again. Every code cell ran, in order, without an error, and
 the notebook jupytext makes of the chapter (what ``make lab`` opens) has exactly the
 code cells that ran. The build ran with ``RNNLIB_EXPLORERS=frames``, which only chooses
-the face an explorer shows when it is displayed (test_face_setting_is_read_only_to_pick_a_face),
-so its run stands for a student's. Each explorer must also be a live widget in a notebook
-(a widget view backed by a model in the kernel, not only its frames): for each chapter
-with explorers, its cells up to its import of rnnlib and its explorer cells run again on
-a fresh kernel (two at a time) without that setting.
+the face an explorer shows when it is displayed (a test below reads rnnlib and the
+chapters for that), so its run stands for a student's. Each explorer must also be a
+live widget in a notebook (a widget view backed by a model in the kernel, not only its
+frames): for each chapter with explorers, its cells up to its import of rnnlib and its
+explorer cells run again on a fresh kernel (two at a time) without that setting.
 
 Then ``make lab``, as a student meets it: chapters open as notebooks, MyST renders
 (jupyterlab-myst), the cells the book hides start collapsed, no news pop-up and nothing
@@ -179,6 +179,9 @@ def test_face_setting_is_read_only_to_pick_a_face():
     rnnlib reads it (or the whole environment) only in ``frames_face``, which only
     ``Explorer._repr_mimebundle_`` uses, and no chapter's code reads it. So the book's run
     (``frames``) computes what a student's run (unset) computes."""
+    from rnnlib.widgets import base
+
+    assert base.FACE_ENV == FACE_ENV
     reads, refs = [], []
     for path in sorted((ROOT / "rnnlib").rglob("*.py")):
         name = str(path.relative_to(ROOT))
