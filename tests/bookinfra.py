@@ -30,9 +30,9 @@ BUILD = Path(os.environ.get("BOOK_BUILD_DIR", ROOT / "_build")).resolve()
 BIN = Path(sys.executable).parent
 HTML = BUILD / "html"
 SLIDES = BUILD / "slides"
-EXECUTED = BUILD / "executed"  # chapters run on a fresh kernel by test_notebooks.py
 # the chapters as the book build ran them (RNNLIB_EXPLORERS=frames, widget state kept;
-# tools/offline_book.py fills in outputs myst-nb took from its cache)
+# tools/offline_book.py fills in outputs myst-nb took from its cache), read by the slides
+# and by test_notebooks.py
 BOOK_EXECUTED = BUILD / "jupyter_execute"
 NODE_MODULES = ROOT / "node_modules"
 # what tests and builds need from npm (package.json)

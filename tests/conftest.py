@@ -35,7 +35,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # ("module.py::test_name"), that takes more than about 1.5 s of its own work (not the
 # first test of a module that builds what the others reuse, such as SymPy's expressions).
 SLOW = (
-    "test_notebooks.py",  # every chapter on a fresh kernel, and JupyterLab
+    "test_notebooks.py",  # the explorers on fresh kernels, and JupyterLab
     "test_glue.py::test_take_glue_reads_myst_nb_glue",  # runs a kernel
     "test_glue.py::test_slides_and_notes_show_glued_values",
     "test_widgets.py::test_frames_face_switches_precomputed_pictures",  # a whole grid of frames

@@ -11,6 +11,7 @@ its size budget, and nothing errs.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import re
@@ -140,9 +141,21 @@ def wait_new_picture(root, old: bytes, what: str) -> bytes:
     pytest.fail(f"{what} did not change the picture")
 
 
+@functools.cache
+def explorer(name: str):
+    """One explorer per name for the book's and the slides' tests (it only draws frames)."""
+    return EXPLORERS[name]()
+
+
+@functools.cache
+def python_frame(name: str, values: tuple) -> bytes:
+    """``Explorer.frame`` for these values (the book and the deck show the same ones)."""
+    return explorer(name).frame(**dict(values))
+
+
 def assert_matches_python(ex, root, png: bytes, what: str) -> None:
     values = shown_values(ex, root)
-    expected = pixels(ex.frame(**values))
+    expected = pixels(python_frame(ex.name, tuple(sorted(values.items()))))
     got = pixels(png)
     assert got.shape == expected.shape, f"{what}: {got.shape} != {expected.shape}"
     diff = np.abs(got - expected)
@@ -174,7 +187,7 @@ def move(box, page) -> str:
 
 
 def exercise(name: str, root, page) -> None:
-    ex = EXPLORERS[name]()
+    ex = explorer(name)
     grid = ex.frame_grid()
     for k in grid:
         control(root, ex.specs[k].description)  # same labels as the live controls
@@ -226,8 +239,11 @@ def test_explorer_in_the_slides(decks, context, name):
         assert wait_widgets(page) == 1
         root = page.locator(WIDGET_ROOT).first
         h = root.evaluate("e => Reveal.getIndices(e.closest('section')).h")
-        page.evaluate(f"() => Reveal.slide({h})")
-        page.wait_for_timeout(300)
+        # show its slide and wait until the browser has rendered it (two animation frames)
+        page.evaluate(
+            f"async () => {{ Reveal.slide({h}); await new Promise(done =>"
+            " requestAnimationFrame(() => requestAnimationFrame(done))); }"
+        )
         box = root.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, f"explorer off the slide: {box}"
         exercise(name, root, page)

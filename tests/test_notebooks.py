@@ -1,10 +1,15 @@
-"""Every chapter as a student meets it: a notebook run top to bottom on a fresh kernel.
+"""Every chapter as a student meets it: a notebook that runs top to bottom.
 
-Outside the book build: jupytext converts each chapter to .ipynb and nbclient runs it
-(two kernels at a time) with the working directory a student would have (book/). Every
-explorer shown must be a live widget there (a widget view backed by a model in the
-kernel), not only its static twin. The executed notebooks are kept in _build/executed/,
-where tools/slides.py can reuse them.
+The book build already ran every chapter top to bottom on a fresh kernel (myst-nb, with
+the working directory book/, into _build/jupyter_execute/); these tests read that run
+rather than run the chapters again. Every code cell ran, in order, without an error, and
+the notebook jupytext makes of the chapter (what ``make lab`` opens) has exactly the
+code cells that ran. The build ran with ``RNNLIB_EXPLORERS=frames``, which only chooses
+the face an explorer shows when it is displayed (a test below reads rnnlib and the
+chapters for that), so its run stands for a student's. Each explorer must also be a
+live widget in a notebook (a widget view backed by a model in the kernel, not only its
+frames): for each chapter with explorers, its cells up to its import of rnnlib and its
+explorer cells run again on a fresh kernel (two at a time) without that setting.
 
 Then ``make lab``, as a student meets it: chapters open as notebooks, MyST renders
 (jupyterlab-myst), the cells the book hides start collapsed, no news pop-up and nothing
@@ -13,6 +18,7 @@ fetched from the internet, and opening then saving a chapter leaves its .md unch
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import multiprocessing
@@ -35,11 +41,12 @@ import pytest
 import yaml
 from bookinfra import (
     BIN,
+    BOOK_EXECUTED,
     CHROMIUM,
     CHROMIUM_ARGS,
-    EXECUTED,
     ROOT,
     chapters,
+    ensure_book,
     is_local,
     need_chromium,
     save_screenshot,
@@ -49,56 +56,12 @@ from bookinfra import (
 WIDGET = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 EXPLORER = re.compile(r"widgets\.(EXPLORERS\[|[A-Z]\w*\()")
+IMPORTS_RNNLIB = re.compile(r"^\s*(import|from)\s+rnnlib\b", re.M)
+FACE_ENV = "RNNLIB_EXPLORERS"  # rnnlib.widgets.FACE_ENV
 
 
-def run_chapter(doc: str) -> tuple[str, float, str | None]:
-    """Convert and execute one chapter; save it under EXECUTED. Returns (doc, secs, error)."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    t0 = time.perf_counter()
-    nb = jupytext.read(source(doc))
-    client = NotebookClient(
-        nb,
-        timeout=300,
-        kernel_name="python3",
-        store_widget_state=True,
-        resources={"metadata": {"path": str(source(doc).parent)}},
-    )
-    error = None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        error = str(exc)[-3000:]
-    out = EXECUTED / f"{doc}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out)
-    return doc, time.perf_counter() - t0, error
-
-
-@pytest.fixture(scope="module")
-def executed(request):
-    ctx = multiprocessing.get_context("fork")
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        results = {doc: (secs, err) for doc, secs, err in pool.map(run_chapter, chapters())}
-    slowest = max(results.items(), key=lambda kv: kv[1][0])
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter:
-        reporter.write_line(
-            f"\n[notebooks] {len(results)} chapters run in {time.perf_counter() - t0:.0f} s "
-            f"(2 kernels); slowest {slowest[0]} {slowest[1][0]:.1f} s"
-        )
-    return results
-
-
-@pytest.mark.parametrize("doc", chapters())
-def test_chapter_runs_top_to_bottom(executed, doc):
-    secs, error = executed[doc]
-    assert error is None, f"{doc} failed on a fresh kernel:\n{error}"
-    nb = nbformat.read(EXECUTED / f"{doc}.ipynb", as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    assert all(c.execution_count for c in code), f"{doc}: not every cell ran"
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
 
 
 def explorer_cells(nb) -> list:
@@ -109,9 +72,184 @@ def with_explorers() -> list[str]:
     return [d for d in chapters() if explorer_cells(jupytext.read(source(d)))]
 
 
+@pytest.fixture(scope="module")
+def book_runs():
+    """The book build's run of each chapter (built first if the book is stale)."""
+    ensure_book()
+    return {doc: nbformat.read(BOOK_EXECUTED / f"{doc}.ipynb", as_version=4) for doc in chapters()}
+
+
+@pytest.mark.parametrize("doc", chapters())
+def test_chapter_runs_top_to_bottom(book_runs, doc):
+    nb = book_runs[doc]
+    run = BOOK_EXECUTED / f"{doc}.ipynb"
+    newer = [
+        str(f.relative_to(ROOT))
+        for f in sorted((ROOT / "rnnlib").rglob("*.py"))
+        if f.stat().st_mtime > run.stat().st_mtime
+    ]
+    assert not newer, f"{doc}: the book ran it before {newer[:3]} changed: run `make book`"
+    code = code_cells(nb)
+    counts = [c.execution_count for c in code]
+    assert all(counts), f"{doc}: not every cell ran"
+    assert counts == sorted(counts), f"{doc}: the cells ran out of order: {counts}"
+    errors = [
+        f"{c.source[:200]}\n{o.get('ename')}: {o.get('evalue')}"
+        for c in code
+        if "raises-exception" not in c.metadata.get("tags", [])
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
+    assert not errors, f"{doc} failed in the book's run:\n" + "\n".join(errors)
+    ran = [c.source for c in code]
+    opened = [c.source for c in code_cells(jupytext.read(source(doc)))]
+    assert opened == ran, (
+        f"{doc}: the notebook `make lab` opens differs from the one the book ran:\n"
+        + ("\n".join(difflib.unified_diff(ran, opened, "ran", "opened", lineterm="")))
+    )
+
+
+def environment_reads(tree: ast.AST) -> list[tuple[str, int, str | None]]:
+    """Each read of the environment in a module or cell: (enclosing class.function or "",
+    line, the variable's name, or None when it is not a literal: a read of any variable)."""
+    found = []
+
+    def key(node) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name) and node.id == "FACE_ENV":
+            return FACE_ENV
+        return None
+
+    def visit(node, where, parent, grand):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            where = f"{where}.{node.name}" if where else node.name
+        name = getattr(node, "id", getattr(node, "attr", None))
+        if isinstance(getattr(node, "ctx", None), ast.Load) and name in ("environ", "environb"):
+            if isinstance(parent, ast.Subscript) and parent.value is node:
+                found.append((where, node.lineno, key(parent.slice)))
+            elif (
+                isinstance(parent, ast.Attribute)
+                and parent.attr in ("get", "setdefault", "pop")
+                and isinstance(grand, ast.Call)
+                and grand.func is parent
+                and grand.args
+            ):
+                found.append((where, node.lineno, key(grand.args[0])))
+            elif isinstance(parent, ast.Compare) and parent.comparators[-1] is node:
+                found.append((where, node.lineno, key(parent.left)))
+            else:
+                found.append((where, node.lineno, None))
+        if isinstance(getattr(node, "ctx", None), ast.Load) and name == "getenv":
+            called = isinstance(parent, ast.Call) and parent.func is node and parent.args
+            found.append((where, node.lineno, key(parent.args[0]) if called else None))
+        for child in ast.iter_child_nodes(node):
+            visit(child, where, node, parent)
+
+    visit(tree, "", None, None)
+    return found
+
+
+def references(tree: ast.AST, name: str) -> list[str]:
+    """The enclosing class.function ("" at module level) of each use of ``name``."""
+    found = []
+
+    def visit(node, where):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            where = f"{where}.{node.name}" if where else node.name
+        if isinstance(getattr(node, "ctx", None), ast.Load) and name in (
+            getattr(node, "id", None),
+            getattr(node, "attr", None),
+        ):
+            found.append(where)
+        for child in ast.iter_child_nodes(node):
+            visit(child, where)
+
+    visit(tree, "")
+    return found
+
+
+def python(cell_source: str) -> ast.AST:
+    """A code cell as Python (IPython's %magic and !shell lines left out)."""
+    return ast.parse(re.sub(r"(?m)^\s*[%!].*$", "", cell_source))
+
+
+def test_face_setting_is_read_only_to_pick_a_face():
+    """``RNNLIB_EXPLORERS`` changes nothing but the face an explorer shows when displayed:
+    rnnlib reads it (or the whole environment) only in ``frames_face``, which only
+    ``Explorer._repr_mimebundle_`` uses, and no chapter's code reads it. So the book's run
+    (``frames``) computes what a student's run (unset) computes."""
+    from rnnlib.widgets import base
+
+    assert base.FACE_ENV == FACE_ENV
+    reads, refs = [], []
+    for path in sorted((ROOT / "rnnlib").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        tree = ast.parse(path.read_text(), name)
+        reads += [(name, where, line, k) for where, line, k in environment_reads(tree)]
+        refs += [f"{name}:{where}" for where in references(tree, "frames_face")]
+    face = [r for r in reads if r[3] in (FACE_ENV, None)]
+    assert face, "frames_face no longer reads the environment: update this test"
+    outside = [r for r in face if r[:2] != ("rnnlib/widgets/base.py", "frames_face")]
+    assert not outside, f"the setting (or the whole environment) is read elsewhere: {outside}"
+    assert sorted(set(refs)) == ["rnnlib/widgets/base.py:Explorer._repr_mimebundle_"], refs
+    for doc in chapters():
+        for c in code_cells(jupytext.read(source(doc))):
+            tree = python(c.source)
+            bad = [r for r in environment_reads(tree) if r[2] in (FACE_ENV, None)]
+            bad += references(tree, "frames_face") + references(tree, "FACE_ENV")
+            assert not bad, f"{doc}: a cell reads the explorers' face setting:\n{c.source}"
+
+
+def live_cells(nb) -> list:
+    """The chapter's code cells up to its first import of rnnlib (or else up to its setup
+    cell, tagged remove-cell), then its explorer cells."""
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    setup = [i for i, c in enumerate(cells) if IMPORTS_RNNLIB.search(c.source)]
+    setup = setup or [i for i, c in enumerate(cells) if "remove-cell" in c.metadata.get("tags", [])]
+    if not setup:
+        raise ValueError("no cell imports rnnlib and no setup cell (tagged remove-cell)")
+    first = setup[0]
+    return cells[: first + 1] + [c for c in cells[first + 1 :] if EXPLORER.search(c.source)]
+
+
+def run_explorers(doc: str) -> tuple[str, nbformat.NotebookNode | None, str | None]:
+    """Run ``live_cells`` of one chapter on a fresh kernel, in book/, with the explorers'
+    face setting unset. Returns (doc, the executed notebook, error)."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = jupytext.read(source(doc))
+    try:
+        nb.cells = live_cells(nb)
+    except ValueError as exc:
+        return doc, None, str(exc)
+    env = {k: v for k, v in os.environ.items() if k != FACE_ENV}
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(source(doc).parent)}},
+    )
+    try:
+        client.execute(env=env)
+    except CellExecutionError as exc:
+        return doc, None, str(exc)[-3000:]
+    return doc, nb, None
+
+
+@pytest.fixture(scope="module")
+def live():
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        return {doc: (nb, err) for doc, nb, err in pool.map(run_explorers, with_explorers())}
+
+
 @pytest.mark.parametrize("doc", with_explorers())
-def test_explorers_are_live_widgets(executed, doc):
-    nb = nbformat.read(EXECUTED / f"{doc}.ipynb", as_version=4)
+def test_explorers_are_live_widgets(live, doc):
+    nb, error = live[doc]
+    assert error is None, f"{doc}: its explorers failed on a fresh kernel:\n{error}"
     cells = explorer_cells(nb)
     assert cells
     models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})

@@ -60,11 +60,55 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def context(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(15000)
-    yield ctx
-    ctx.close()
+def contexts(browser):
+    """size -> a browser context with that viewport (made once, shared by the decks)."""
+    made = {}
+
+    def get(size: tuple[int, int]):
+        if size not in made:
+            made[size] = browser.new_context(viewport={"width": size[0], "height": size[1]})
+            made[size].set_default_timeout(15000)
+        return made[size]
+
+    yield get
+    for ctx in made.values():
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def context(contexts):
+    return contexts((1280, 800))
+
+
+class Deck:
+    """One chapter's deck, opened once per viewport for all of its tests (a deck loads,
+    with its MathJax and widgets, in seconds). ``page(size)`` -> (page, Watch)."""
+
+    def __init__(self, doc: str, url: str, contexts):
+        self.doc, self.name = doc, Path(doc).name
+        self.url = f"{url}/{self.name}.slides.html"
+        self._contexts, self._pages = contexts, {}
+
+    def page(self, size: tuple[int, int]):
+        if size not in self._pages:
+            page = self._contexts(size).new_page()
+            watch = Watch(page)
+            self._pages[size] = page, watch
+            page.goto(self.url, wait_until="load")
+            page.wait_for_function("() => window.Reveal && Reveal.isReady()")
+        return self._pages[size]
+
+    def close(self) -> None:
+        for page, _ in self._pages.values():
+            page.close()
+
+
+@pytest.fixture(scope="module", params=chapters(), ids=str)
+def deck(request, decks, contexts):
+    """The deck of one chapter; pytest runs a deck's tests one after another."""
+    d = Deck(request.param, decks[1], contexts)
+    yield d
+    d.close()
 
 
 def test_index_lists_every_deck(decks):
@@ -84,52 +128,49 @@ def test_decks_load_nothing_from_a_cdn(decks):
                 assert asset in text and (out / asset).is_file(), f"{d}: no local {asset}"
 
 
+# a promise kept once the browser has rendered the page as it is now (two animation
+# frames: the layout, and anything reveal.js or a widget changes in its next frame)
+NEXT_FRAME = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def on_slide(page, element) -> None:
     """Show the slide that holds ``element`` (a locator)."""
     h = element.evaluate("e => Reveal.getIndices(e.closest('section')).h")
-    page.evaluate(f"() => Reveal.slide({h})")
-    page.wait_for_timeout(300)
+    page.evaluate(f"async () => {{ Reveal.slide({h}); await {NEXT_FRAME}; }}")
 
 
-@pytest.mark.parametrize("doc", chapters())
-def test_deck(decks, context, doc):
-    out, url = decks
-    name = Path(doc).name
-    page = context.new_page()
-    watch = Watch(page)
-    try:
-        page.goto(f"{url}/{name}.slides.html", wait_until="load")
-        page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-        total = page.evaluate("() => Reveal.getTotalSlides()")
-        assert total >= 2, f"{name}: only {total} slide(s)"
-        math = typeset_math(page)
-        assert math["rendered"] == math["math"], f"{name}: MathJax rendered {math}"
-        assert not math["raw"], f"{name}: raw TeX left in the text: {math['raw']}"
-        wait_widgets(page)
-        before = page.evaluate("() => Reveal.getIndices().h")
-        page.keyboard.press("ArrowRight")
-        page.wait_for_function(f"() => Reveal.getIndices().h > {before}", timeout=5000)
-        explorers = page.locator(f"{WIDGET_ROOT}, div.animation")
-        if explorers.count():  # show the first explorer's slide in the screenshot
-            on_slide(page, explorers.first)
-        save_screenshot(page, f"slides-{name}")
-        failures = check_animations(page)
-        assert not failures, f"{name}: " + "; ".join(failures)
-        page.wait_for_timeout(200)
-        assert not watch.problems(), f"{name}: {watch.problems()}"
-    finally:
-        page.close()
+def test_deck(deck):
+    """The deck at 1280x720, in the page test_every_slide_fits then walks: slides, math,
+    widgets, the right arrow, its animations, no errors."""
+    name = deck.name
+    page, watch = deck.page(VIEWPORTS[0])
+    page.evaluate("() => Reveal.slide(0, 0)")
+    total = page.evaluate("() => Reveal.getTotalSlides()")
+    assert total >= 2, f"{name}: only {total} slide(s)"
+    math = typeset_math(page)
+    assert math["rendered"] == math["math"], f"{name}: MathJax rendered {math}"
+    assert not math["raw"], f"{name}: raw TeX left in the text: {math['raw']}"
+    wait_widgets(page)
+    before = page.evaluate("() => Reveal.getIndices().h")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => Reveal.getIndices().h > {before}", timeout=5000)
+    explorers = page.locator(f"{WIDGET_ROOT}, div.animation")
+    if explorers.count():  # show the first explorer's slide in the screenshot
+        on_slide(page, explorers.first)
+    save_screenshot(page, f"slides-{name}")
+    failures = check_animations(page)
+    assert not failures, f"{name}: " + "; ".join(failures)
+    page.wait_for_timeout(200)
+    assert not watch.problems(), f"{name}: {watch.problems()}"
 
 
-@pytest.mark.parametrize("doc", chapters())
-def test_deck_accessibility(decks, context, doc):
+def test_deck_accessibility(deck, context):
     """axe-core over every slide at once: reveal.js's scroll view shows them all."""
-    out, url = decks
-    name = Path(doc).name
+    name = deck.name
     page = context.new_page()
     watch = Watch(page)
     try:
-        page.goto(f"{url}/{name}.slides.html?view=scroll", wait_until="load")
+        page.goto(f"{deck.url}?view=scroll", wait_until="load")
         page.wait_for_function("() => window.Reveal && Reveal.isReady() && Reveal.isScrollView()")
         wait_widgets(page)
         bad = serious_violations(page, run_axe(page), REVEAL_AXE)
@@ -221,17 +262,21 @@ MEASURE = """() => {
 }"""
 
 
+# Show slide i, let the browser render it, then MEASURE it.
+SHOW_AND_MEASURE = f"""async i => {{
+  const ix = Reveal.getIndices(Reveal.getSlides()[i]);
+  Reveal.slide(ix.h, ix.v);
+  await {NEXT_FRAME};
+  return ({MEASURE})();
+}}"""
+
+
 def walk_deck(page, shots: Path | None = None) -> list[str]:
     """Show every slide (``Reveal.getSlides()``, vertical ones too); return its problems."""
     problems = []
     n = page.evaluate("() => Reveal.getSlides().length")
     for i in range(n):
-        page.evaluate(
-            f"() => {{ const ix = Reveal.getIndices(Reveal.getSlides()[{i}]);"
-            " Reveal.slide(ix.h, ix.v); }"
-        )
-        page.wait_for_timeout(60)
-        m = page.evaluate(MEASURE)
+        m = page.evaluate(SHOW_AND_MEASURE, i)
         where = f"slide {i + 1}"
         if m["wide"]:
             problems.append(f"{where}: wider than the slide: {m['wide']}")
@@ -251,24 +296,15 @@ def walk_deck(page, shots: Path | None = None) -> list[str]:
 
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("doc", chapters())
-def test_every_slide_fits(decks, browser, size, doc):
+def test_every_slide_fits(deck, size):
     """The issue-14 goals, slide by slide, as a lecturer projects the deck."""
-    out, url = decks
-    name = Path(doc).name
-    ctx = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    ctx.set_default_timeout(15000)
-    try:
-        page = ctx.new_page()
-        page.goto(f"{url}/{name}.slides.html", wait_until="load")
-        page.wait_for_function("() => window.Reveal && Reveal.isReady()")
-        typeset_math(page)
-        wait_widgets(page)
-        total = page.evaluate("() => Reveal.getSlides().length")
-        shots = SCREENSHOTS / "slides" / name if size == VIEWPORTS[0] else None
-        problems = walk_deck(page, shots)
-    finally:
-        ctx.close()
+    name = deck.name
+    page, _ = deck.page(size)
+    typeset_math(page)
+    wait_widgets(page)
+    total = page.evaluate("() => Reveal.getSlides().length")
+    shots = SCREENSHOTS / "slides" / name if size == VIEWPORTS[0] else None
+    problems = walk_deck(page, shots)
     if total > MAX_SLIDES:
         problems.insert(0, f"{total} slides (at most {MAX_SLIDES})")
     assert not problems, f"{name} at {size[0]}x{size[1]}:\n" + "\n".join(problems)
