@@ -6,12 +6,15 @@ reproducible; select another profile with ``HYPOTHESIS_PROFILE=dev``.
 Markers (pyproject.toml): ``book`` tests read the built book, ``browser`` tests drive
 Chromium, ``slow`` tests take more than a few seconds. The modules and tests in SLOW are
 marked here, so ``-m "not slow and not book and not browser"`` selects the fast unit
-tests, which ``make test`` runs first (about a minute), beside the book build.
+tests, which ``make test`` runs first (about a minute), beside the book build; then,
+while the build goes on, ``-m "slow and not book and not browser"``; then, on the built
+book, ``-m "book or browser"``. A test that reads the build must be marked ``book``.
 
-Under pytest-xdist (``make test`` runs ``-n auto --dist loadfile``), each module runs on
-one worker, so its module fixtures are made once; the longest modules are collected
-first (LONGEST_FIRST). bookinfra's builds of the book and the decks hold a lock, so two
-workers never build into _build at once.
+Under pytest-xdist (``make test`` runs ``-n auto --dist loadfile --no-loadscope-reorder``),
+each module runs on one worker, so its module fixtures are made once; the longest modules
+are sent first (LONGEST_FIRST; xdist would otherwise reorder them by test count).
+bookinfra's builds of the book and the decks hold a lock, so two workers never build into
+_build at once.
 """
 
 import os
@@ -50,9 +53,9 @@ SLOW = (
 # together; the others follow in their own order.
 LONGEST_FIRST = (
     "test_slides.py",
-    "test_notebooks.py",
     "test_browser.py",
     "test_explorers_online.py",
+    "test_notebooks.py",
     "test_book.py",
     "test_widgets.py",
     "test_symbolic.py",

@@ -79,6 +79,7 @@ def book_runs():
     return {doc: nbformat.read(BOOK_EXECUTED / f"{doc}.ipynb", as_version=4) for doc in chapters()}
 
 
+@pytest.mark.book  # reads the book build: `make test` runs it after the build, not beside it
 @pytest.mark.parametrize("doc", chapters())
 def test_chapter_runs_top_to_bottom(book_runs, doc):
     nb = book_runs[doc]
