@@ -203,8 +203,14 @@ def serve(directory: Path):
         def log_message(self, *args):
             pass
 
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            # a page left while a file was still being sent closes the connection: normal
+            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                super().handle_error(request, client_address)
+
     handler = functools.partial(Quiet, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
