@@ -16,6 +16,8 @@
       can be slower than one).
     Goals: <= 0.10 x torch at the textbook sizes (about 60 us a call),
     <= 0.70 x torch at the middle sizes, >= 0.70 of the GEMM rate at the largest.
+(1b) At the textbook size: the whole call, the call without its argument
+    checks, and the same array operations with nothing around them.
 (2) rnnlib against a literal implementation of the explicit chain-rule sum
     the seed texts write down (O(T^2) work for the loss at the last step).
 (3) Scaling of rnnlib forward + BPTT from T = 100 to T = 1000 (linear: ~10x).
@@ -325,6 +327,72 @@ def interleaved_calls(fs, repeats, inner):
     return {k: float(np.median(v)) for k, v in ts.items()}
 
 
+def same_ops(p, xs, ds):
+    """rnnlib's own array operations for one sequence ``(T, D)``, tanh, loss at every step,
+    with nothing around them: no checks, no Trace or Grads, no finiteness sums.
+
+    One product a step on ``[S_{t-1}; x_t]`` forward; three operations a step backward;
+    gives the same bits as ``rl.rnn`` (checked by the caller).
+    """
+    T, D = xs.shape
+    H = p.Ws.shape[0]
+    W = np.concatenate([p.Ws, p.Wx], axis=1).T
+    U = np.zeros((T + 1, H + D))
+    U[:T, H:] = xs
+    A = np.empty((T, H))
+    for u, a, s in zip(U[:T], A, U[1:, :H], strict=True):
+        u.dot(W, a)
+        np.tanh(a, s)
+    S = np.ascontiguousarray(U[:, :H])
+    dZ = S[1:].dot(p.Wy.T) - ds
+    dZ *= 2.0
+    D1 = np.multiply(S[1:], S[1:])
+    np.subtract(1.0, D1, D1)
+    e = dZ.dot(p.Wy)
+    dS, delta = np.empty((T + 1, H)), np.empty((T, H))
+    dS[T] = e[T - 1]
+    rows = list(dS)
+    ev = [None, *e[:-1]]
+    steps = zip(D1[::-1], delta[::-1], rows[:0:-1], rows[-2::-1], ev[::-1], strict=True)
+    for g, d, s, s_prev, e_prev in steps:
+        np.multiply(s, g, d)
+        d.dot(p.Ws, s_prev)
+        if e_prev is not None:
+            np.add(s_prev, e_prev, s_prev)
+    return delta.T.dot(xs), delta.T.dot(S[:-1]), dZ.T.dot(S[1:])
+
+
+def textbook_split():
+    """Where the textbook call's time goes: the whole call, the same without argument
+    checks (rnnlib's private ``_forward`` and ``_bptt``), and the bare array operations."""
+    import rnnlib as rl
+    from rnnlib.activations import get, output
+
+    print("(1b) the textbook call (10, 1, 3, 8), one sequence: where the time goes (us per call)")
+    rng = np.random.default_rng(0)
+    T, D, H = 10, 3, 8
+    p = rl.rnn.init(D, H, D, seed=0)
+    xs, ds = rng.normal(size=(T, D)), rng.normal(size=(T, D))
+    f1, f2 = get("tanh"), output("identity")
+
+    def unchecked():
+        tr, _ = rl.rnn._forward(p, xs, None, f1, f2)
+        return rl.rnn._bptt(p, tr, ds, False, None, None, "squared")[0]
+
+    fs = {
+        "whole call": lambda: rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds, at="all"),
+        "without the argument checks": unchecked,
+        "the array operations alone": lambda: same_ops(p, xs, ds),
+    }
+    g, bare = fs["whole call"](), same_ops(p, xs, ds)
+    pairs = zip(("Wx", "Ws", "Wy"), bare, strict=True)
+    same = all(np.array_equal(getattr(g, n), b) for n, b in pairs)
+    t = interleaved_calls(fs, repeats=9, inner=2000)
+    for name, secs in t.items():
+        print(f"    {name:<30} {1e6 * secs:7.1f}")
+    print(f"    (the array operations alone give the same bits as rnnlib: {same})")
+
+
 def main():
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -333,7 +401,7 @@ def main():
         f"1-minute load average {load:.1f}"
     )
     t0 = time.perf_counter()
-    parts = (table,) if ARGS.quick else (table, part_a, part_b)
+    parts = (table, textbook_split) if ARGS.quick else (table, textbook_split, part_a, part_b)
     for part in parts:
         part()
         sys.stdout.flush()
