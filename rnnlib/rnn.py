@@ -201,7 +201,7 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     return tr
 
 
-@np.errstate(over="ignore", invalid="ignore")  # as a decorator it costs a third of a `with`
+@np.errstate(over="ignore", invalid="ignore")  # overflow is reported once, by the caller
 def _forward(p, xs, s0, f1, f2) -> tuple[Trace, bool]:
     """:func:`forward` on checked arguments, and whether the states and outputs are finite."""
     D, H, O = p.dims
@@ -527,7 +527,7 @@ def bptt(
     return g
 
 
-@np.errstate(over="ignore", invalid="ignore")  # as a decorator it costs a third of a `with`
+@np.errstate(over="ignore", invalid="ignore")  # overflow is reported once, by the caller
 def _bptt(p, tr, ds, last_only, truncate, clip_step, kind) -> tuple[Grads, bool]:
     """:func:`bptt` on checked arguments; also returns whether every gradient is finite."""
     A = tr.A
