@@ -69,14 +69,16 @@ def first_nonfinite(*arrays, reverse: bool = False) -> int | None:
 def all_finite(*arrays) -> bool:
     """Whether every entry of every array is finite (the quick test before :func:`first_nonfinite`).
 
-    One sum per array, no temporary: a sum of finite numbers that stays
-    finite proves them all finite; only a sum that is not (an inf or NaN
-    entry, or mere overflow) is followed by the entry-by-entry test.
-    Call it under ``np.errstate(over="ignore", invalid="ignore")``: the sums may overflow.
+    One sum of squares per array (a BLAS dot product, no temporary): a sum
+    that stays finite proves every entry finite; only a sum that is not (an
+    inf or NaN entry, or mere overflow past 1e154) is followed by the
+    entry-by-entry test.  Call it under ``np.errstate(over="ignore",
+    invalid="ignore")``: the sums may overflow.
     """
     total = 0.0
     for a in arrays:
-        total += float(np.add.reduce(a, axis=None))
+        v = a.reshape(-1)  # a view of a contiguous array
+        total += float(v.dot(v))
     if math.isfinite(total):
         return True
     return all(bool(np.isfinite(a).all()) for a in arrays)
