@@ -363,34 +363,41 @@ def same_ops(p, xs, ds):
 
 
 def textbook_split():
-    """Where the textbook call's time goes: the whole call, the same without argument
-    checks (rnnlib's private ``_forward`` and ``_bptt``), and the bare array operations."""
+    """Where a textbook call's time goes: the whole call, the same without argument checks
+    (rnnlib's private ``_forward`` and ``_bptt``), and the bare array operations; each also
+    as a ratio to torch when torch is importable."""
     import rnnlib as rl
     from rnnlib.activations import get, output
 
-    print("(1b) the textbook call (10, 1, 3, 8), one sequence: where the time goes (us per call)")
-    rng = np.random.default_rng(0)
-    T, D, H = 10, 3, 8
-    p = rl.rnn.init(D, H, D, seed=0)
-    xs, ds = rng.normal(size=(T, D)), rng.normal(size=(T, D))
+    print("(1b) the textbook calls, one sequence: where the time goes (us per call; x torch)")
     f1, f2 = get("tanh"), output("identity")
+    for T, D, H in ((10, 3, 8), (50, 3, 16)):
+        rng = np.random.default_rng(0)
+        p = rl.rnn.init(D, H, D, seed=0)
+        xs, ds = rng.normal(size=(T, D)), rng.normal(size=(T, D))
 
-    def unchecked():
-        tr, _ = rl.rnn._forward(p, xs, None, f1, f2)
-        return rl.rnn._bptt(p, tr, ds, False, None, None, "squared")[0]
+        def unchecked(p=p, xs=xs, ds=ds):
+            tr, _ = rl.rnn._forward(p, xs, None, f1, f2)
+            return rl.rnn._bptt(p, tr, ds, False, None, None, "squared")[0]
 
-    fs = {
-        "whole call": lambda: rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds, at="all"),
-        "without the argument checks": unchecked,
-        "the array operations alone": lambda: same_ops(p, xs, ds),
-    }
-    g, bare = fs["whole call"](), same_ops(p, xs, ds)
-    pairs = zip(("Wx", "Ws", "Wy"), bare, strict=True)
-    same = all(np.array_equal(getattr(g, n), b) for n, b in pairs)
-    t = interleaved_calls(fs, repeats=9, inner=2000)
-    for name, secs in t.items():
-        print(f"    {name:<30} {1e6 * secs:7.1f}")
-    print(f"    (the array operations alone give the same bits as rnnlib: {same})")
+        fs = {
+            "whole call": lambda p=p, xs=xs, ds=ds: rl.rnn.bptt(
+                p, rl.rnn.forward(p, xs), ds, at="all"
+            ),
+            "without the argument checks": unchecked,
+            "the array operations alone": lambda p=p, xs=xs, ds=ds: same_ops(p, xs, ds),
+        }
+        tc = torch_case(p, xs[:, None], ds[:, None])
+        if tc is not None:
+            fs["torch"] = tc
+        g, bare = fs["whole call"](), same_ops(p, xs, ds)
+        pairs = zip(("Wx", "Ws", "Wy"), bare, strict=True)
+        same = all(np.array_equal(getattr(g, n), b) for n, b in pairs)
+        t = interleaved_calls(fs, repeats=9, inner=max(200, 20000 // T))
+        print(f"    (T, B, D, H) = {(T, 1, D, H)}; the operations alone give rnnlib's bits: {same}")
+        for name, secs in t.items():
+            ratio = f"{secs / t['torch']:6.3f}" if "torch" in t and name != "torch" else ""
+            print(f"      {name:<30} {1e6 * secs:8.1f} {ratio}")
 
 
 def main():

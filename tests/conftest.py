@@ -10,9 +10,10 @@ tests, which ``make test`` runs first (about a minute), beside the book build; t
 while the build goes on, ``-m "slow and not book and not browser"``; then, on the built
 book, ``-m "book or browser"``. A test that reads the build must be marked ``book``.
 
-Under pytest-xdist (``make test`` runs ``-n auto --dist loadfile --no-loadscope-reorder``),
-each module runs on one worker, so its module fixtures are made once; the longest modules
-are sent first (LONGEST_FIRST; xdist would otherwise reorder them by test count).
+Under pytest-xdist (``make test`` runs its last stage with ``-n auto --dist loadfile
+--no-loadscope-reorder``), each module runs on one worker, so its module fixtures are
+made once; the longest modules are sent first (LONGEST_FIRST; xdist would otherwise
+reorder them by test count).
 bookinfra's builds of the book and the decks hold a lock, so two workers never build into
 _build at once.
 """
