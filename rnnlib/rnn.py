@@ -422,7 +422,7 @@ def _set_step_norms(g: Grads, value) -> None:
 def _step_clipped(g: Grads) -> np.ndarray:
     c = g.__dict__.get("_step_clipped")
     if c is None:  # no per-step clipping: nothing was clipped
-        c = g.__dict__["_step_clipped"] = np.zeros(g.dS.shape[:-1], dtype=bool)[1:].copy()
+        c = g.__dict__["_step_clipped"] = np.zeros((g.dS.shape[0] - 1, *g.dS.shape[1:-1]), bool)
     return c
 
 

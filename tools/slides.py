@@ -405,7 +405,7 @@ def weight_outputs(cell) -> float:
             w += 2
         elif "text/markdown" in d:  # a table a cell built: its rows are taller than code lines
             md = d["text/markdown"]
-            lines = [ln for ln in ("".join(md) if isinstance(md, list) else md).splitlines()]
+            lines = ("".join(md) if isinstance(md, list) else md).splitlines()
             rows = [ln for ln in lines if ln.lstrip().startswith("|")]
             rules = [ln for ln in rows if set(ln.replace(" ", "")) <= set("|-:")]
             text = [ln for ln in lines if ln.strip() and ln not in rows]
