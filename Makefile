@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 
-.PHONY: book test lab slides bench lint clean
+.PHONY: book test lab slides bench kernels lint clean
 
 # Browser assets (MathJax 3, reveal.js) from the npm registry, exactly as package-lock.json
 # pins them; served from the build so the book and the slides work offline.
@@ -82,6 +82,18 @@ slides: book
 ## bench: performance scripts (benchmarks/bptt.py, widgets.py, ...), printing ratios measured in one run
 bench: book
 	for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+## kernels: build the book twice more, with OpenBLAS's Prescott and Sandybridge kernels
+# Another processor rounds matrix products differently, and a chaotic training run then ends
+# elsewhere (chapter 6's network parts ways within a few steps). Every claim a chapter asserts
+# must survive that: these builds (into _build/kernels, ~2 x the build time; not run by
+# `make test`) execute each chapter with other last bits than this machine's own kernel.
+KERNELS := Prescott Sandybridge
+kernels: $(STAMP) $(NPM_STAMP)
+	for k in $(KERNELS); do \
+	  echo "== OPENBLAS_CORETYPE=$$k"; \
+	  OPENBLAS_CORETYPE=$$k $(JB) build . -W -n --keep-going --path-output _build/kernels/$$k || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
