@@ -92,7 +92,7 @@ KERNELS := Prescott Sandybridge
 kernels: $(STAMP) $(NPM_STAMP)
 	for k in $(KERNELS); do \
 	  echo "== OPENBLAS_CORETYPE=$$k"; \
-	  OPENBLAS_CORETYPE=$$k $(JB) build . -W -n --keep-going --path-output _build/kernels/$$k || exit 1; \
+	  OPENBLAS_CORETYPE=$$k $(BUILD_BOOK) --path-output _build/kernels/$$k || exit 1; \
 	done
 
 lint: $(STAMP)
