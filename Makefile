@@ -49,6 +49,9 @@ BESIDE_BUILD := $(BIN)/python -m pytest -n 0
 FAST   := not slow and not book and not browser
 BESIDE := slow and not book and not browser
 REST   := book or browser
+# The processes of each stage run side by side on the cores: one BLAS thread each, so
+# that no OpenBLAS thread waits for a core another process holds.
+test: export OPENBLAS_NUM_THREADS = 1
 test: $(STAMP) $(NPM_STAMP) $(LIB_STAMP)
 	$(MAKE) --no-print-directory lint
 	@echo "$(BUILD_BOOK) > _build/book.log &"; \
