@@ -26,12 +26,15 @@ pass emits when it overflows.  :class:`Names` lists the parameters an
 instance holds when some are optional (the simple RNN's biases).
 
 rnnlib leaves the BLAS thread count as the environment sets it
-(``OPENBLAS_NUM_THREADS``): measured with ``benchmarks/bptt.py`` on 2 cores,
-the default threads were faster than one at every size where threads matter,
-also with the other core busy (forward + BPTT at (T, B, D, H) =
-(200, 64, 256, 256): 0.61 of the one-thread time), and equal at small sizes.
-A caller running several processes side by side (a test runner) sets one
-thread per process itself.
+(``OPENBLAS_NUM_THREADS``), because which count is faster depends on what
+else the machine runs.  Measured with ``benchmarks/contention.py`` on 2 cores,
+with the default threads against one: forward + BPTT at (T, B, D, H) =
+(200, 64, 256, 256) took 0.69 of the one-thread time on a quiet machine and
+1.39 times it beside a busy core; chapter 6's training run (H = 16, B = 32)
+took the same time on a quiet machine and 1.59 times it beside a busy core.
+A caller running processes side by side (``make test``) sets one thread
+per process itself.  rnnlib's own checks make no BLAS call that OpenBLAS
+would spread over threads for a few microseconds of work (:func:`all_finite`).
 """
 
 from __future__ import annotations
