@@ -25,7 +25,8 @@
 Usage: ``python benchmarks/bptt.py [--threads N] [--quick]``.  ``--threads``
 sets the BLAS thread count before numpy loads (the default leaves the
 environment alone: the default threads).  Times are the median of repeats
-taken in turns (rnnlib, torch, floor, GEMM), so all see the same background load.
+taken in turns (rnnlib, torch, floor, GEMM), so all see the same background load,
+each turn after a pause that lets the other library's threads go idle (``settle``).
 """
 
 from __future__ import annotations
@@ -312,14 +313,35 @@ def per_call(f):
     return time.perf_counter() - t0
 
 
+SETTLE = 0.25  # seconds between turns (see settle)
+
+
+def settle(seconds: float = SETTLE) -> None:
+    """Spin this thread for ``seconds`` before a turn, so that the turn runs alone.
+
+    After a call, OpenMP's threads (torch) and OpenBLAS's threads (numpy) keep
+    spinning for a while, waiting for more work; on 2 cores they take a core
+    from whatever runs next.  Measured in one run on this benchmark's large
+    case, torch took 113-122 ms alone and 184-238 ms right after an rnnlib
+    call, and a 1024^3 GEMM 10.5-11.5 ms alone and 14.6-19.1 ms right after
+    torch; with this pause before every turn, each took its time alone.
+    The pause spins rather than sleeps, so that the clock does not drop.
+    """
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 def interleaved_calls(fs, repeats, inner):
-    """Median time per call of each function, ``inner`` calls per repeat, repeats in turns."""
+    """Median time per call of each function, ``inner`` calls per repeat, repeats in turns,
+    each turn after :func:`settle`."""
     for f in fs.values():
         f()  # warm up
     ts = {k: [] for k in fs}
     for _ in range(repeats):
         for k, f in fs.items():
             n = 1 if k.startswith("gemm") else inner
+            settle()
             t0 = time.perf_counter()
             for _ in range(n):
                 f()
