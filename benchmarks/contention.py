@@ -9,52 +9,95 @@ times, quiet and beside a busy process (a second Python process spinning on one 
 - one forward + BPTT call at (T, B, D, H) = (100, 32, 64, 64) and (200, 64, 256, 256), loss
   at every step (the middle and the large size of ``benchmarks/bptt.py``);
 
-each with the default BLAS threads and with one thread (threadpoolctl), and the training
-run also with the finiteness check rnnlib used before, a BLAS dot product (OpenBLAS spreads
-a dot product of more than 10,000 entries over its threads). Prints milliseconds (median
-of repeats taken in turns) and each variant's ratio to the one-thread time of its condition.
+each with the default BLAS threads and with one thread (``OPENBLAS_NUM_THREADS=1``), and the
+training run also with the finiteness check rnnlib used before, a BLAS dot product
+(OpenBLAS spreads a dot product of more than 10,000 entries over its threads).
+
+Each variant runs in a fresh Python process of its own, the processes in turns: changing
+the thread count inside one process (threadpoolctl) left OpenBLAS's threads in a state
+that made the next turns slower, which an earlier version of this script mistook for
+contention. Prints milliseconds (the median over the turns of each process's median) and
+each variant's ratio to the one-thread time of its condition.
 
     .venv/bin/python benchmarks/contention.py
 """
 
 from __future__ import annotations
 
-import math
+import json
 import os
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 
-import numpy as np
-from threadpoolctl import threadpool_limits
-
-import rnnlib as rl
-from rnnlib import engine, rnn
-
-REPEATS = 5
-
-
-def dot_all_finite(*arrays) -> bool:
-    """The check as it was: one BLAS dot product (a sum of squares) per array."""
-    total = 0.0
-    for a in arrays:
-        v = a.reshape(-1)
-        total += float(v.dot(v))
-    if math.isfinite(total):
-        return True
-    return all(bool(np.isfinite(a).all()) for a in arrays)
+TURNS = 3  # processes per variant and condition
+CALLS = {"training": 5, "middle": 20, "large": 5}  # timed calls in each process
+CASES = {
+    "training": "chapter 6's training run (200 steps)",
+    "middle": "forward + BPTT at (T, B, D, H) = (100, 32, 64, 64)",
+    "large": "forward + BPTT at (T, B, D, H) = (200, 64, 256, 256)",
+}
+VARIANTS = {
+    "training": ("default threads", "one thread", "default threads, BLAS dot check"),
+    "middle": ("default threads", "one thread"),
+    "large": ("default threads", "one thread"),
+}
 
 
-@contextmanager
-def dot_check():
-    """rnnlib with the BLAS dot-product check in place of its own."""
-    saved = engine.all_finite
-    engine.all_finite = rnn.all_finite = dot_all_finite
-    try:
-        yield
-    finally:
-        engine.all_finite = rnn.all_finite = saved
+def worker(case: str, variant: str) -> None:
+    """Time ``CALLS[case]`` calls of ``case`` (after one untimed call); print their median."""
+    import numpy as np
+
+    import rnnlib as rl
+    from rnnlib import engine, rnn
+
+    if variant.endswith("BLAS dot check"):
+
+        def dot_all_finite(*arrays) -> bool:
+            """The check as it was: one BLAS dot product (a sum of squares) per array."""
+            total = 0.0
+            for a in arrays:
+                v = a.reshape(-1)
+                total += float(v.dot(v))
+            if np.isfinite(total):
+                return True
+            return all(bool(np.isfinite(a).all()) for a in arrays)
+
+        engine.all_finite = rnn.all_finite = dot_all_finite
+    if case == "training":
+        task = rl.tasks.adding(40, batch=32, seed=0)
+        p = rl.rnn.init(2, 16, 1, seed=0, scale=3.0)
+
+        def f():
+            return rl.train.sgd(rl.rnn, p, task, steps=200, lr=0.05)
+    else:
+        T, B, H = (100, 32, 64) if case == "middle" else (200, 64, 256)
+        rng = np.random.default_rng(0)
+        p = rl.rnn.init(H, H, H, seed=0)
+        xs, ds = rng.normal(size=(T, B, H)), rng.normal(size=(T, B, H))
+
+        def f():
+            return rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds, at="all")
+
+    f()
+    ts = []
+    for _ in range(CALLS[case]):
+        t0 = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t0)
+    print(json.dumps(float(np.median(ts))))
+
+
+def run(case: str, variant: str) -> float:
+    env = dict(os.environ)
+    if variant == "one thread":
+        env["OPENBLAS_NUM_THREADS"] = "1"
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", case, variant],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)
 
 
 @contextmanager
@@ -69,64 +112,35 @@ def busy_core():
         spin.wait()
 
 
-def training():
-    task = rl.tasks.adding(40, batch=32, seed=0)
-    p = rl.rnn.init(2, 16, 1, seed=0, scale=3.0)
-    return lambda: rl.train.sgd(rl.rnn, p, task, steps=200, lr=0.05)
-
-
-def one_call(T, B, H):
-    rng = np.random.default_rng(0)
-    p = rl.rnn.init(H, H, H, seed=0)
-    xs, ds = rng.normal(size=(T, B, H)), rng.normal(size=(T, B, H))
-    return lambda: rl.rnn.bptt(p, rl.rnn.forward(p, xs), ds, at="all")
-
-
-def variants(f, with_dot: bool):
-    def one_thread():
-        with threadpool_limits(limits=1, user_api="blas"):
-            f()
-
-    def dot():
-        with dot_check():
-            f()
-
-    out = {"default threads": f, "one thread": one_thread}
-    if with_dot:
-        out["default threads, BLAS dot check"] = dot
-    return out
-
-
-def timed(fs: dict) -> dict:
-    """Median seconds of each function, the repeats taken in turns."""
-    for f in fs.values():
-        f()
-    ts = {k: [] for k in fs}
-    for _ in range(REPEATS):
-        for k, f in fs.items():
-            t0 = time.perf_counter()
-            f()
-            ts[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in ts.items()}
+def timed(case: str) -> dict:
+    """Median seconds per call of each variant of ``case``, its processes taken in turns."""
+    ts = {v: [] for v in VARIANTS[case]}
+    for _ in range(TURNS):
+        for v in ts:
+            ts[v].append(run(case, v))
+    return {v: sorted(x)[len(x) // 2] for v, x in ts.items()}
 
 
 def main():
-    print(f"numpy {np.__version__}, CPUs: {os.cpu_count()}, median of {REPEATS} repeats")
-    cases = [("chapter 6's training run (200 steps)", training(), True)]
-    for T, B, H in ((100, 32, 64), (200, 64, 256)):
-        cases.append((f"forward + BPTT at (T, B, D, H) = {(T, B, H, H)}", one_call(T, B, H), False))
-    for name, f, with_dot in cases:
+    import numpy as np
+
+    print(f"numpy {np.__version__}, CPUs: {os.cpu_count()}; {TURNS} processes per variant")
+    for case, name in CASES.items():
         print(name)
         for condition in ("quiet", "beside a busy core"):
             if condition == "quiet":
-                t = timed(variants(f, with_dot))
+                t = timed(case)
             else:
                 with busy_core():
-                    t = timed(variants(f, with_dot))
+                    t = timed(case)
             base = t["one thread"]
             for k, secs in t.items():
                 print(f"    {condition:<19} {k:<32} {1e3 * secs:9.1f} ms  {secs / base:5.2f} x")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:
+        worker(sys.argv[2], sys.argv[3])
+    else:
+        main()
