@@ -25,26 +25,31 @@ and :class:`NonFiniteWarning` is what a forward pass, a loss or a backward
 pass emits when it overflows.  :class:`Names` lists the parameters an
 instance holds when some are optional (the simple RNN's biases).
 
-rnnlib leaves the BLAS thread count as the environment sets it
-(``OPENBLAS_NUM_THREADS``), because which count is faster depends on what
-else the machine runs.  Measured with ``benchmarks/contention.py`` on 2 cores,
-with the default threads against one: forward + BPTT at (T, B, D, H) =
-(200, 64, 256, 256) took 0.69 of the one-thread time on a quiet machine and
-1.39 times it beside a busy core; chapter 6's training run (H = 16, B = 32)
-took the same time on a quiet machine and 1.59 times it beside a busy core.
-A caller running processes side by side (``make test``) sets one thread
-per process itself.  rnnlib's own checks make no BLAS call that OpenBLAS
-would spread over threads for a few microseconds of work (:func:`all_finite`).
+BLAS threads by problem size (:func:`blas_threads`): a call whose products
+come to between ``2**21`` and ``2**26`` multiply-adds runs its BLAS calls on
+one thread; smaller and larger calls keep the thread count the environment
+sets (``OPENBLAS_NUM_THREADS``).  Measured with ``benchmarks/contention.py``
+(each variant in a fresh process) on 2 cores, forward + BPTT at
+(T, B, D, H) = (100, 32, 64, 64), 39 million multiply-adds, took the same
+time on one thread as on two on a quiet machine, and half the time beside a
+busy core (two threads: 1.93 times one); the second thread began to pay on a
+quiet machine at 157 million (0.87 of the one-thread time), and at
+(200, 64, 256, 256) it took 0.70 of it (1.63 times it beside a busy core).
+rnnlib's own checks make no BLAS call that OpenBLAS would spread over threads
+for a few microseconds of work (:func:`all_finite`).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from . import _validate as check
 
@@ -88,6 +93,54 @@ def all_finite(*arrays) -> bool:
     if math.isfinite(total):
         return True
     return all(bool(np.isfinite(a).all()) for a in arrays)
+
+
+# Calls of this many multiply-adds (forward pass: steps x sequences x weight entries) run
+# their BLAS calls on one thread: below the lower bound OpenBLAS threads none of their
+# products anyway; from the upper bound a second thread pays on a quiet machine.
+ONE_THREAD_WORK = (2**21, 2**26)
+
+_blas = {"controller": None, "limit": None, "depth": 0, "lock": threading.Lock()}
+
+
+class _OneThread:
+    """BLAS limited to one thread for the block (threadpoolctl); nested or concurrent blocks
+    share one limit, set by the first to enter and restored by the last to leave."""
+
+    def __enter__(self):
+        with _blas["lock"]:
+            if _blas["depth"] == 0:
+                if _blas["controller"] is None:  # finds the BLAS numpy loaded (about 1 ms, once)
+                    _blas["controller"] = ThreadpoolController()
+                _blas["limit"] = _blas["controller"].limit(limits=1, user_api="blas")
+            _blas["depth"] += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _blas["lock"]:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                _blas["limit"].restore_original_limits()
+                _blas["limit"] = None
+        return False
+
+
+def blas_work(T: int, N: int, p) -> int:
+    """Multiply-adds of one forward pass of ``p`` over ``N`` sequences of ``T`` steps."""
+    return T * N * sum(getattr(p, n).size for n in p.names if getattr(p, n).ndim == 2)
+
+
+def blas_threads(work: int):
+    """A context: one BLAS thread if ``work`` (:func:`blas_work`) lies in ``ONE_THREAD_WORK``.
+
+    On 2 cores a second BLAS thread gains nothing on a quiet machine below the
+    upper bound, and beside a busy core it made such calls up to twice as slow
+    (it waits for a core another process holds).  Outside the range the thread
+    count is left as the environment sets it.  The limit is process-wide while
+    the block runs (threadpoolctl), and restored after it.
+    """
+    low, high = ONE_THREAD_WORK
+    return _OneThread() if low <= work < high else nullcontext()
 
 
 def warn_nonfinite(message: str, stacklevel: int = 3) -> None:

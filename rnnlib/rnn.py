@@ -33,6 +33,7 @@ from .engine import (
     TraceBase,
     all_finite,
     backward,
+    blas_threads,
     inputs,
     params_of,
     trace_of,
@@ -195,7 +196,8 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     batch = xs.shape[1:-1]
     N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
     s0 = None if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
-    tr, finite = _forward(p, xs, s0, f1, f2)
+    with blas_threads(xs.shape[0] * N * H * (D + H + O)):  # one thread for mid sizes
+        tr, finite = _forward(p, xs, s0, f1, f2)
     if not finite:
         warn_forward(tr, "rnn")
     return tr
@@ -513,7 +515,7 @@ def bptt(
     all steps at once (the input projection, the output, every weight
     gradient) are single matrix products.
     """
-    _params(p)
+    D, H, O = _params(p)
     _trace(tr, p)
     if truncate is not None:
         truncate = check.positive_int(truncate, "truncate")
@@ -521,7 +523,8 @@ def bptt(
         clip_step = check.positive(clip_step, "clip_step")
     ds = _targets(tr, ds, kind)
     check.choice(at, LOSS_MODES, "at")
-    g, finite = _bptt(p, tr, ds, at == "last", truncate, clip_step, kind)
+    with blas_threads(tr.A.size * (D + H + O)):  # T N H (D + H + O), as in the forward pass
+        g, finite = _bptt(p, tr, ds, at == "last", truncate, clip_step, kind)
     if not finite:
         warn_backward(g, g.dS, "rnn")
     return g

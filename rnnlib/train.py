@@ -21,7 +21,7 @@ import numpy as np
 from . import _scenario, jacobians, rnn, tasks
 from . import _validate as check
 from .clipping import ClipReport, clip_by_norm, clip_by_value, global_norm
-from .engine import NonFiniteWarning, hidden_activation, model_module
+from .engine import NonFiniteWarning, blas_threads, blas_work, hidden_activation, model_module
 
 CLIP_MODES = (None, "norm", "value")
 CLIP_METHODS = ("norm", "value", "per-step")  # clipping_runs: per-step is bptt(clip_step=...)
@@ -117,15 +117,18 @@ def sgd(
         raise ValueError(f"task: expected an rnnlib.tasks.Task, got {type(task).__name__}")
     kw = hidden_activation(model, g1)
     # mean over the sequences and the loss terms, so lr does not scale with B or T
-    n_terms = (task.xs.shape[1] if task.xs.ndim == 3 else 1) * (
-        task.xs.shape[0] if task.at == "all" else 1
-    )
+    T, N = task.xs.shape[0], (task.xs.shape[1] if task.xs.ndim == 3 else 1)
+    n_terms = N * (T if task.at == "all" else 1)
     p = params.copy()
     names = p.names
     v = {n: np.zeros_like(getattr(p, n)) for n in names}
     rec = {"loss": [], "grad_norm": [], "clipped": [], "update_norm": []}
     stopped = None
-    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with (
+        warnings.catch_warnings(),
+        np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+        blas_threads(blas_work(T, N, p)),  # one thread for mid sizes, once
+    ):
         warnings.simplefilter("ignore", NonFiniteWarning)  # reported in History.stopped
         for step in range(steps):
             tr = model.forward(p, task.xs, **kw)

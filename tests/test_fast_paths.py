@@ -5,11 +5,14 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from rnnlib import engine, rnn
+from rnnlib import engine, rnn, tasks, train
 
 
 def blas_threads():
     return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+LOW, HIGH = engine.ONE_THREAD_WORK
 
 
 @pytest.mark.parametrize(
@@ -31,8 +34,9 @@ def test_all_finite_agrees_with_isfinite(arrays, finite):
 
 def test_one_thread_or_two_give_the_same_bits():
     rng = np.random.default_rng(2)
-    p = rnn.init(8, 128, 4, seed=2)  # 64 * 128 * 128: OpenBLAS would use every thread
-    xs, ds = rng.normal(size=(4, 64, 8)), rng.normal(size=(4, 64, 4))
+    p = rnn.init(8, 256, 4, seed=2)  # 64 * 256 * 256 a step: OpenBLAS would use every thread
+    xs, ds = rng.normal(size=(16, 64, 8)), rng.normal(size=(16, 64, 4))
+    assert engine.blas_work(16, 64, p) >= HIGH  # above the one-thread range: as the caller sets
     runs = []
     for threads in (2, 1):  # two even where the environment sets one (make test does)
         with threadpool_limits(limits=threads, user_api="blas"):
@@ -44,6 +48,66 @@ def test_one_thread_or_two_give_the_same_bits():
     np.testing.assert_array_equal(tr.S, tr2.S)
     for n in (*p.names, "dS"):
         np.testing.assert_array_equal(getattr(g, n), getattr(g2, n))
+
+
+@pytest.mark.parametrize("work, inside", [(LOW - 1, 2), (LOW, 1), (HIGH - 1, 1), (HIGH, 2)])
+def test_blas_threads_limits_mid_sizes_only(work, inside):
+    with threadpool_limits(limits=2, user_api="blas"):
+        with engine.blas_threads(work):
+            assert set(blas_threads()) == {inside}
+            with engine.blas_threads(LOW):  # nested: still one thread, restored once
+                assert set(blas_threads()) <= {1, inside}
+            assert set(blas_threads()) == {inside}
+        assert set(blas_threads()) == {2}
+
+
+def test_blas_threads_restores_after_an_error():
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.raises(ZeroDivisionError), engine.blas_threads(LOW):
+            raise ZeroDivisionError
+        assert set(blas_threads()) == {2}
+
+
+def test_blas_work_counts_the_forward_products():
+    p = rnn.init(3, 16, 2, seed=0, bias=True)  # the biases add no products
+    assert engine.blas_work(40, 32, p) == 40 * 32 * 16 * (3 + 16 + 2)
+
+
+def seen_threads(monkeypatch):
+    """Record the BLAS thread count inside every rnn._forward and rnn._bptt."""
+    seen = []
+    for name in ("_forward", "_bptt"):
+        original = getattr(rnn, name)
+
+        def spy(*args, original=original):
+            seen.append(tuple(blas_threads()))
+            return original(*args)
+
+        monkeypatch.setattr(rnn, name, spy)
+    return seen
+
+
+@pytest.mark.parametrize("B, H, inside", [(1, 8, 2), (32, 64, 1)])
+def test_rnn_runs_mid_sizes_on_one_thread(monkeypatch, B, H, inside):
+    seen = seen_threads(monkeypatch)
+    rng = np.random.default_rng(0)
+    p = rnn.init(H, H, H, seed=0)
+    xs, ds = rng.normal(size=(100, B, H)), rng.normal(size=(100, B, H))
+    with threadpool_limits(limits=2, user_api="blas"):
+        rnn.bptt(p, rnn.forward(p, xs), ds, "all")
+        assert set(blas_threads()) == {2}
+    assert seen == [(inside,)] * 2
+
+
+def test_training_at_a_mid_size_runs_on_one_thread(monkeypatch):
+    seen = seen_threads(monkeypatch)
+    task = tasks.adding(100, batch=64, seed=0)
+    p = rnn.init(2, 64, 1, seed=0)
+    assert LOW <= engine.blas_work(100, 64, p) < HIGH
+    with threadpool_limits(limits=2, user_api="blas"):
+        train.sgd(rnn, p, task, steps=2)
+        assert set(blas_threads()) == {2}
+    assert set(seen) == {(1,)} and len(seen) == 4
 
 
 @pytest.mark.parametrize("at", ["last", "all"])
