@@ -25,18 +25,21 @@ and :class:`NonFiniteWarning` is what a forward pass, a loss or a backward
 pass emits when it overflows.  :class:`Names` lists the parameters an
 instance holds when some are optional (the simple RNN's biases).
 
-BLAS threads by problem size (:func:`blas_threads`): a call whose products
-come to between ``2**21`` and ``2**26`` multiply-adds runs its BLAS calls on
-one thread; smaller and larger calls keep the thread count the environment
-sets (``OPENBLAS_NUM_THREADS``).  Measured with ``benchmarks/contention.py``
-(each variant in a fresh process) on 2 cores, forward + BPTT at
-(T, B, D, H) = (100, 32, 64, 64), 39 million multiply-adds, took the same
-time on one thread as on two on a quiet machine, and half the time beside a
-busy core (two threads: 1.93 times one); the second thread began to pay on a
-quiet machine at 157 million (0.87 of the one-thread time), and at
-(200, 64, 256, 256) it took 0.70 of it (1.63 times it beside a busy core).
-rnnlib's own checks make no BLAS call that OpenBLAS would spread over threads
-for a few microseconds of work (:func:`all_finite`).
+BLAS threads by problem size (:func:`blas_threads`): a call of
+:func:`rnnlib.rnn.forward` or :func:`rnnlib.rnn.bptt` whose products come to
+between ``2**21`` and ``2**26`` multiply-adds, and a whole training run
+(:func:`rnnlib.train.sgd`, :func:`rnnlib.sequences.train`) below ``2**26``
+a step, run their BLAS calls on one thread; larger ones keep the thread
+count the environment sets (``OPENBLAS_NUM_THREADS``).  Measured with
+``benchmarks/contention.py`` and each variant in a fresh process, on 2 cores:
+forward + BPTT at (T, B, D, H) = (100, 32, 64, 64), 39 million multiply-adds,
+took the same time on one thread as on two on a quiet machine, and half the
+time beside a busy core (two threads: 1.93 times one); a second thread began
+to pay on a quiet machine at 157 million (0.87 of the one-thread time), and
+at (200, 64, 256, 256) it took 0.70 of it (but 1.63 times it beside a busy
+core, which rnnlib cannot foresee).  rnnlib's own checks make no BLAS call
+that OpenBLAS would spread over threads for a few microseconds of work
+(:func:`all_finite`).
 """
 
 from __future__ import annotations
@@ -130,17 +133,21 @@ def blas_work(T: int, N: int, p) -> int:
     return T * N * sum(getattr(p, n).size for n in p.names if getattr(p, n).ndim == 2)
 
 
-def blas_threads(work: int):
+def blas_threads(work: int, low: int | None = None):
     """A context: one BLAS thread if ``work`` (:func:`blas_work`) lies in ``ONE_THREAD_WORK``.
 
     On 2 cores a second BLAS thread gains nothing on a quiet machine below the
     upper bound, and beside a busy core it made such calls up to twice as slow
     (it waits for a core another process holds).  Outside the range the thread
     count is left as the environment sets it.  The limit is process-wide while
-    the block runs (threadpoolctl), and restored after it.
+    the block runs (threadpoolctl), and restored after it.  Setting it costs a
+    few microseconds, so single calls below the range, where OpenBLAS threads
+    no product, skip it; a training loop, which sets it once for the whole
+    run, passes ``low=0`` to run every small problem on one thread too.
     """
-    low, high = ONE_THREAD_WORK
-    return _OneThread() if low <= work < high else nullcontext()
+    start, high = ONE_THREAD_WORK
+    start = start if low is None else low
+    return _OneThread() if start <= work < high else nullcontext()
 
 
 def warn_nonfinite(message: str, stacklevel: int = 3) -> None:

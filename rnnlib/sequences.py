@@ -31,6 +31,7 @@ from . import _validate as check
 from . import gru, lstm, rnn, tasks
 from .activations import log_softmax, softmax
 from .clipping import clip_by_norm, clip_by_value, global_norm
+from .engine import blas_threads, blas_work
 
 #: The models :func:`train` can train, by name.
 MODELS = {"rnn": rnn, "lstm": lstm, "gru": gru}
@@ -287,25 +288,27 @@ def train(model: str, data, test=None, n_hidden: int = 16, steps: int = 100, lr:
         rec["correct"].append(s.correct)
         rec["long"].append(s.long_range)
 
-    for step in range(steps):
-        if step % eval_every == 0:
-            score(step)
-        E, g = loss_and_grads(model, p, xs, ds, mask)
-        rec["loss"].append(E)
-        rec["grad_norm"].append(global_norm(g))
-        rec["grad_max"].append(max(float(np.max(np.abs(a))) for a in g.values()))
-        if clip == "value":
-            g, report = clip_by_value(g, threshold)
-        elif clip == "norm":
-            g, report = clip_by_norm(g, threshold)
-        rec["clipped"].append(clip is not None and report.clipped)
-        k = step + 1
-        for n in names:
-            m1[n] = 0.9 * m1[n] + 0.1 * g[n]
-            m2[n] = 0.999 * m2[n] + 0.001 * g[n] * g[n]
-            mean, var = m1[n] / (1 - 0.9**k), m2[n] / (1 - 0.999**k)
-            setattr(p, n, getattr(p, n) - lr * mean / (np.sqrt(var) + 1e-8))
-    score(steps)
+    # one BLAS thread for the whole run, unless it is large (rnnlib.engine.blas_threads)
+    with blas_threads(blas_work(xs.shape[0], xs.shape[1], p), low=0):
+        for step in range(steps):
+            if step % eval_every == 0:
+                score(step)
+            E, g = loss_and_grads(model, p, xs, ds, mask)
+            rec["loss"].append(E)
+            rec["grad_norm"].append(global_norm(g))
+            rec["grad_max"].append(max(float(np.max(np.abs(a))) for a in g.values()))
+            if clip == "value":
+                g, report = clip_by_value(g, threshold)
+            elif clip == "norm":
+                g, report = clip_by_norm(g, threshold)
+            rec["clipped"].append(clip is not None and report.clipped)
+            k = step + 1
+            for n in names:
+                m1[n] = 0.9 * m1[n] + 0.1 * g[n]
+                m2[n] = 0.999 * m2[n] + 0.001 * g[n] * g[n]
+                mean, var = m1[n] / (1 - 0.9**k), m2[n] / (1 - 0.999**k)
+                setattr(p, n, getattr(p, n) - lr * mean / (np.sqrt(var) + 1e-8))
+        score(steps)
     return Run(
         model=model,
         loss=np.array(rec["loss"]),

@@ -127,7 +127,7 @@ def sgd(
     with (
         warnings.catch_warnings(),
         np.errstate(over="ignore", invalid="ignore", divide="ignore"),
-        blas_threads(blas_work(T, N, p)),  # one thread for mid sizes, once
+        blas_threads(blas_work(T, N, p), low=0),  # one thread for the run, unless large
     ):
         warnings.simplefilter("ignore", NonFiniteWarning)  # reported in History.stopped
         for step in range(steps):

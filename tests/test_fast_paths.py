@@ -99,15 +99,30 @@ def test_rnn_runs_mid_sizes_on_one_thread(monkeypatch, B, H, inside):
     assert seen == [(inside,)] * 2
 
 
-def test_training_at_a_mid_size_runs_on_one_thread(monkeypatch):
+@pytest.mark.parametrize(
+    "T, B, H, inside",
+    [(40, 32, 16, 1), (100, 64, 64, 1), (4, 64, 512, 2)],  # chapter 6's size, mid, large
+)
+def test_training_runs_on_one_thread_unless_large(monkeypatch, T, B, H, inside):
     seen = seen_threads(monkeypatch)
-    task = tasks.adding(100, batch=64, seed=0)
-    p = rnn.init(2, 64, 1, seed=0)
-    assert LOW <= engine.blas_work(100, 64, p) < HIGH
+    task = tasks.adding(T, batch=B, seed=0)
+    p = rnn.init(2, H, 1, seed=0)
+    assert (engine.blas_work(T, B, p) >= HIGH) == (inside == 2)
     with threadpool_limits(limits=2, user_api="blas"):
-        train.sgd(rnn, p, task, steps=2)
+        train.sgd(rnn, p, task, steps=1)
         assert set(blas_threads()) == {2}
-    assert set(seen) == {(1,)} and len(seen) == 4
+    assert seen == [(inside,)] * 2
+
+
+def test_sequence_training_runs_on_one_thread(monkeypatch):
+    from rnnlib import sequences
+
+    seen = seen_threads(monkeypatch)
+    data = tasks.reber(8, seed=0)
+    with threadpool_limits(limits=2, user_api="blas"):
+        sequences.train("rnn", data, n_hidden=4, steps=2, eval_every=1)
+        assert set(blas_threads()) == {2}
+    assert seen and set(seen) == {(1,)}
 
 
 @pytest.mark.parametrize("at", ["last", "all"])
