@@ -18,8 +18,8 @@
     <= 0.70 x torch at the middle sizes, >= 0.70 of the GEMM rate at the largest.
 (1b) At the textbook size: the whole call, the call without its argument
     checks, and the same array operations with nothing around them.
-(1c) The large case's matrix products alone, numpy's BLAS against torch's:
-    what the products cost at best, whatever the arrangement.
+(1c) The middle and large cases' matrix products alone, numpy's BLAS against
+    torch's: what the products cost at best, whatever the arrangement.
 (2) rnnlib against a literal implementation of the explicit chain-rule sum
     the seed texts write down (O(T^2) work for the loss at the last step).
 (3) Scaling of rnnlib forward + BPTT from T = 100 to T = 1000 (linear: ~10x).
@@ -429,65 +429,75 @@ def textbook_split():
             print(f"      {name:<30} {1e6 * secs:8.1f} {ratio}")
 
 
-def large_products():
-    """The large case's matrix products alone, each timed apart: numpy's BLAS against torch's.
+def products_alone():
+    """The matrix products of the middle and large cases alone, each timed apart.
 
     Forward + BPTT of any arrangement of this recursion runs these products
     (the recurrence's 2 T per-step products are sequential; the others span all
-    steps).  Their summed time at the measured rates is what the products
-    alone cost: a bound on the GEMM-rate fraction any numpy arrangement of
-    them reaches with the elementwise work (tanh, the loss, g1') free.
+    steps).  Their summed time at numpy's measured rates is what the products
+    alone cost, with the elementwise work (tanh, the loss, g1') free: a bound
+    on any numpy arrangement, printed against torch's whole call and, for the
+    large case, as a fraction of the GEMM rate.  torch's own BLAS rates for
+    the same products are printed beside numpy's.
     """
-    T, B, D, H = SIZES[-1]
-    O, M = D, T * B
-    print(f"(1c) the large case's matrix products alone, (T, B, D, H) = {(T, B, D, H)}")
+    print("(1c) the matrix products alone, each timed apart: a bound on any numpy arrangement")
     try:
         import torch
     except ImportError:
         torch = None
     rng = np.random.default_rng(3)
-    products = (  # name, (m, k, n), how many per call
-        ("input projection", (M, D, H), 1),
-        ("recurrence step", (B, H, H), 2 * T),
-        ("output", (M, H, O), 1),
-        ("error into states", (M, O, H), 1),
-        ("dE/dWx", (H, M, D), 1),
-        ("dE/dWs", (H, M, H), 1),
-        ("dE/dWy", (O, M, H), 1),
-    )
     head = ("product", "(m x k)(k x n)", "count", "numpy GFLOP/s", "torch GFLOP/s")
-    print("    {:<18} {:>20} {:>5} {:>14} {:>14}".format(*head))
-    total = {"numpy": 0.0, "torch": 0.0}
-    flops_all = 0
-    for name, (m, k, n), count in products:
-        # the weight gradients multiply a transposed (T B)-row array, as rnnlib does
-        a = rng.normal(size=(k, m)).T if m < k else rng.normal(size=(m, k))
-        b, out = rng.normal(size=(k, n)), np.empty((m, n))
-        fs = {"numpy": lambda a=a, b=b, out=out: a.dot(b, out)}
-        if torch is not None:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            to = torch.empty(m, n, dtype=torch.float64)
-            fs["torch"] = lambda ta=ta, tb=tb, to=to: torch.mm(ta, tb, out=to)
-        flops = 2 * m * k * n
-        inner = max(1, int(2e8 // flops))
-        t = interleaved_calls(fs, repeats=5, inner=inner)
-        rates = {lib: flops / secs / 1e9 for lib, secs in t.items()}
-        for lib, secs in t.items():
-            total[lib] += count * secs
-        flops_all += count * flops
-        torch_rate = f"{rates['torch']:14.0f}" if "torch" in rates else f"{'-':>14}"
-        shape = f"({m}x{k})({k}x{n})"
-        print(f"    {name:<18} {shape:>20} {count:>5} {rates['numpy']:14.0f} {torch_rate}")
-    mm = rng.normal(size=(1024, 1024))
-    gemm = interleaved_calls({"gemm": lambda: mm @ mm}, repeats=5, inner=1)["gemm"]
-    rate = 2 * 1024**3 / gemm / 1e9
-    print(f"    GEMM 1024^3 with numpy's BLAS: {rate:.1f} GFLOP/s")
-    for lib, secs in total.items():
-        if secs:
-            r = flops_all / secs / 1e9
+    for T, B, D, H in SIZES[2:]:
+        O, M = D, T * B
+        print(f"    (T, B, D, H) = {(T, B, D, H)}")
+        print("      {:<18} {:>22} {:>5} {:>14} {:>14}".format(*head))
+        products = (  # name, (m, k, n), how many per call
+            ("input projection", (M, D, H), 1),
+            ("recurrence step", (B, H, H), 2 * T),
+            ("output", (M, H, O), 1),
+            ("error into states", (M, O, H), 1),
+            ("dE/dWx", (H, M, D), 1),
+            ("dE/dWs", (H, M, H), 1),
+            ("dE/dWy", (O, M, H), 1),
+        )
+        total = {"numpy": 0.0, "torch": 0.0}
+        flops_all = 0
+        for name, (m, k, n), count in products:
+            # the weight gradients multiply a transposed (T B)-row array, as rnnlib does
+            a = rng.normal(size=(k, m)).T if m < k else rng.normal(size=(m, k))
+            b, out = rng.normal(size=(k, n)), np.empty((m, n))
+            fs = {"numpy": lambda a=a, b=b, out=out: a.dot(b, out)}
+            if torch is not None:
+                ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+                to = torch.empty(m, n, dtype=torch.float64)
+                fs["torch"] = lambda ta=ta, tb=tb, to=to: torch.mm(ta, tb, out=to)
+            flops = 2 * m * k * n
+            t = interleaved_calls(fs, repeats=5, inner=max(1, int(2e8 // flops)))
+            rates = {lib: flops / secs / 1e9 for lib, secs in t.items()}
+            for lib, secs in t.items():
+                total[lib] += count * secs
+            flops_all += count * flops
+            torch_rate = f"{rates['torch']:14.0f}" if "torch" in rates else f"{'-':>14}"
+            shape = f"({m}x{k})({k}x{n})"
+            print(f"      {name:<18} {shape:>22} {count:>5} {rates['numpy']:14.0f} {torch_rate}")
+        p = rl.rnn.init(D, H, O, seed=0)
+        xs, ds = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, O))
+        tc = torch_case(p, xs, ds)
+        whole = interleaved_calls({"torch": tc}, repeats=3, inner=1)["torch"] if tc else None
+        line = f"      the products alone at numpy's rates: {1e3 * total['numpy']:.1f} ms"
+        if whole:
+            line += (
+                f" = {total['numpy'] / whole:.2f} x torch's whole call ({1e3 * whole:.1f} ms); "
+                f"at torch's rates: {1e3 * total['torch']:.1f} ms"
+            )
+        print(line)
+        if (T, B, D, H) == SIZES[-1]:
+            mm = rng.normal(size=(1024, 1024))
+            gemm = interleaved_calls({"gemm": lambda mm=mm: mm @ mm}, repeats=5, inner=1)["gemm"]
+            rate, r = 2 * 1024**3 / gemm / 1e9, flops_all / total["numpy"] / 1e9
             print(
-                f"    the products alone at {lib}'s rates: {1e3 * secs:.1f} ms, {r:.1f} GFLOP/s "
-                f"= {r / rate:.2f} of numpy's GEMM rate"
+                f"      at numpy's rates the products alone run at {r:.1f} GFLOP/s = "
+                f"{r / rate:.2f} of this run's GEMM rate ({rate:.1f} GFLOP/s)"
             )
 
 
@@ -499,7 +509,7 @@ def main():
         f"1-minute load average {load:.1f}"
     )
     t0 = time.perf_counter()
-    quick = (table, textbook_split, large_products)
+    quick = (table, textbook_split, products_alone)
     parts = quick if ARGS.quick else (*quick, part_a, part_b)
     for part in parts:
         part()
