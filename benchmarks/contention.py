@@ -9,7 +9,7 @@ times, quiet and beside a busy process (a second Python process spinning on one 
 - one forward + BPTT call at (T, B, D, H) = (100, 32, 64, 64) and (200, 64, 256, 256), loss
   at every step (the middle and the large size of ``benchmarks/bptt.py``);
 
-each as rnnlib runs it with the default BLAS threads (it runs calls of 2**21 to 2**26
+each as rnnlib runs it with the default BLAS threads (it runs calls of 2**24 to 2**26
 multiply-adds on one thread: ``rnnlib.engine.blas_threads``), with that rule switched off
 (the default threads for every call), and with one thread throughout
 (``OPENBLAS_NUM_THREADS=1``); the training run also with the finiteness check rnnlib used
@@ -95,8 +95,15 @@ def worker(case: str, variant: str) -> None:
     print(json.dumps(float(np.median(ts))))
 
 
+# glibc returns freed memory to the system unless its thresholds have grown (they grow
+# when a process frees a large array); a fresh process of middle-sized calls then takes a
+# page fault for every page of every new array, and these faults (about 40 % of the middle
+# case's time) hide what the threads change. The workers start with the thresholds grown.
+WARM_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(2**25), "MALLOC_TRIM_THRESHOLD_": str(2**26)}
+
+
 def run(case: str, variant: str) -> float:
-    env = dict(os.environ)
+    env = dict(os.environ, **WARM_MALLOC)
     if variant == "one thread":
         env["OPENBLAS_NUM_THREADS"] = "1"
     out = subprocess.run(

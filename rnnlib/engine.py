@@ -25,19 +25,22 @@ and :class:`NonFiniteWarning` is what a forward pass, a loss or a backward
 pass emits when it overflows.  :class:`Names` lists the parameters an
 instance holds when some are optional (the simple RNN's biases).
 
-BLAS threads by problem size (:func:`blas_threads`): a call of
-:func:`rnnlib.rnn.forward` or :func:`rnnlib.rnn.bptt` whose products come to
-between ``2**21`` and ``2**26`` multiply-adds, and a whole training run
-(:func:`rnnlib.train.sgd`, :func:`rnnlib.sequences.train`) below ``2**26``
-a step, run their BLAS calls on one thread; larger ones keep the thread
-count the environment sets (``OPENBLAS_NUM_THREADS``).  Measured with
-``benchmarks/contention.py`` and each variant in a fresh process, on 2 cores:
-forward + BPTT at (T, B, D, H) = (100, 32, 64, 64), 39 million multiply-adds,
-took the same time on one thread as on two on a quiet machine, and half the
-time beside a busy core (two threads: 1.93 times one); a second thread began
-to pay on a quiet machine at 157 million (0.87 of the one-thread time), and
-at (200, 64, 256, 256) it took 0.70 of it (but 1.63 times it beside a busy
-core, which rnnlib cannot foresee).  rnnlib's own checks make no BLAS call
+BLAS threads by problem size (:func:`blas_threads`), on a machine of 2 cores
+or fewer: a call of :func:`rnnlib.rnn.forward` or :func:`rnnlib.rnn.bptt`
+whose products come to between ``2**24`` and ``2**26`` multiply-adds, and a
+whole training run (:func:`rnnlib.train.sgd`, :func:`rnnlib.sequences.train`)
+below ``2**26`` a step, run their BLAS calls on one thread; larger ones, and
+every call on a machine with more cores, keep the thread count the
+environment sets (``OPENBLAS_NUM_THREADS``).  This trades a little speed on a
+quiet machine for much more beside a busy core (a browser, another kernel).
+Measured with ``benchmarks/contention.py`` on 2 cores, each variant in a
+fresh process: forward + BPTT at (T, B, D, H) = (100, 32, 64, 64), 39
+million multiply-adds, took 1.13 times as long on one thread as on two on a
+quiet machine, and 0.63 times as long beside a busy core (with two threads,
+1.62 times the one-thread time); at 10 million multiply-adds the two
+counts were within 5 % of each other, quiet or busy.  At (200, 64, 256, 256) two threads took 0.69
+of the one-thread time on a quiet machine, and 1.60 times it beside a busy
+core, which rnnlib cannot foresee.  rnnlib's own checks make no BLAS call
 that OpenBLAS would spread over threads for a few microseconds of work
 (:func:`all_finite`).
 """
@@ -45,6 +48,7 @@ that OpenBLAS would spread over threads for a few microseconds of work
 from __future__ import annotations
 
 import math
+import os
 import threading
 import warnings
 from collections.abc import Mapping
@@ -99,9 +103,16 @@ def all_finite(*arrays) -> bool:
 
 
 # Calls of this many multiply-adds (forward pass: steps x sequences x weight entries) run
-# their BLAS calls on one thread: below the lower bound OpenBLAS threads none of their
-# products anyway; from the upper bound a second thread pays on a quiet machine.
-ONE_THREAD_WORK = (2**21, 2**26)
+# their BLAS calls on one thread on a machine of 2 cores or fewer (where it was measured;
+# with more cores the count is left to the environment): below the lower bound one thread
+# or two made no difference either way; from the upper bound a second thread pays.
+def one_thread_range(cpus: int) -> tuple[int, int]:
+    """The multiply-adds for which calls run on one BLAS thread, on a machine of ``cpus``."""
+    return (2**24, 2**26) if cpus <= 2 else (0, 0)
+
+
+CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+ONE_THREAD_WORK = one_thread_range(CPUS)
 
 _blas = {"controller": None, "limit": None, "depth": 0, "lock": threading.Lock()}
 
@@ -136,14 +147,15 @@ def blas_work(T: int, N: int, p) -> int:
 def blas_threads(work: int, low: int | None = None):
     """A context: one BLAS thread if ``work`` (:func:`blas_work`) lies in ``ONE_THREAD_WORK``.
 
-    On 2 cores a second BLAS thread gains nothing on a quiet machine below the
-    upper bound, and beside a busy core it made such calls up to twice as slow
-    (it waits for a core another process holds).  Outside the range the thread
-    count is left as the environment sets it.  The limit is process-wide while
-    the block runs (threadpoolctl), and restored after it.  Setting it costs a
-    few microseconds, so single calls below the range, where OpenBLAS threads
-    no product, skip it; a training loop, which sets it once for the whole
-    run, passes ``low=0`` to run every small problem on one thread too.
+    On 2 cores, in the range, a second BLAS thread saved at most an eighth of
+    the time on a quiet machine, and beside a busy core it made calls up to
+    2.4 times as slow (it waits for a core another process holds).  Outside
+    the range the thread count is left as the environment sets it.  The limit is process-wide while
+    the block runs (threadpoolctl), and restored after it.  Single calls below
+    the range, where the thread count made no measurable difference, skip the
+    few microseconds that setting it costs; a training loop, which sets it
+    once for the whole run, passes ``low=0`` to run small problems on one
+    thread too.
     """
     start, high = ONE_THREAD_WORK
     start = start if low is None else low

@@ -12,7 +12,12 @@ def blas_threads():
     return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
 
-LOW, HIGH = engine.ONE_THREAD_WORK
+LOW, HIGH = 2**24, 2**26  # the range on 2 cores, set here whatever this machine has
+
+
+@pytest.fixture(autouse=True)
+def two_core_range(monkeypatch):
+    monkeypatch.setattr(engine, "ONE_THREAD_WORK", (LOW, HIGH))
 
 
 @pytest.mark.parametrize(
@@ -66,6 +71,11 @@ def test_blas_threads_restores_after_an_error():
         with pytest.raises(ZeroDivisionError), engine.blas_threads(LOW):
             raise ZeroDivisionError
         assert set(blas_threads()) == {2}
+
+
+def test_the_one_thread_range_applies_on_two_cores_only():
+    assert engine.one_thread_range(1) == engine.one_thread_range(2) == (LOW, HIGH)
+    assert engine.one_thread_range(4) == (0, 0)  # not measured there: the environment decides
 
 
 def test_blas_work_counts_the_forward_products():
