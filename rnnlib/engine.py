@@ -147,8 +147,8 @@ def blas_work(T: int, N: int, p) -> int:
 def blas_threads(work: int, low: int | None = None):
     """A context: one BLAS thread if ``work`` (:func:`blas_work`) lies in ``ONE_THREAD_WORK``.
 
-    On 2 cores, in the range, a second BLAS thread saved at most an eighth of
-    the time on a quiet machine, and beside a busy core it made calls up to
+    On 2 cores, in the range, a second BLAS thread saved at most 13 % of the
+    time on a quiet machine, and beside a busy core it made calls up to
     2.4 times as slow (it waits for a core another process holds).  Outside
     the range the thread count is left as the environment sets it.  The limit is process-wide while
     the block runs (threadpoolctl), and restored after it.  Single calls below
