@@ -38,9 +38,9 @@ fresh process: forward + BPTT at (T, B, D, H) = (100, 32, 64, 64), 39
 million multiply-adds, took 1.13 times as long on one thread as on two on a
 quiet machine, and 0.63 times as long beside a busy core (with two threads,
 1.62 times the one-thread time); at 10 million multiply-adds the two
-counts were within 5 % of each other, quiet or busy.  At (200, 64, 256, 256) two threads took 0.69
-of the one-thread time on a quiet machine, and 1.60 times it beside a busy
-core, which rnnlib cannot foresee.  rnnlib's own checks make no BLAS call
+counts were within 5 % of each other, quiet or busy.  At (200, 64, 256, 256)
+two threads took 0.69 of the one-thread time on a quiet machine, and 1.60
+times it beside a busy core, which rnnlib cannot foresee.  rnnlib's own checks make no BLAS call
 that OpenBLAS would spread over threads for a few microseconds of work
 (:func:`all_finite`).
 """
@@ -102,12 +102,13 @@ def all_finite(*arrays) -> bool:
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
-# Calls of this many multiply-adds (forward pass: steps x sequences x weight entries) run
-# their BLAS calls on one thread on a machine of 2 cores or fewer (where it was measured;
-# with more cores the count is left to the environment): below the lower bound one thread
-# or two made no difference either way; from the upper bound a second thread pays.
 def one_thread_range(cpus: int) -> tuple[int, int]:
-    """The multiply-adds for which calls run on one BLAS thread, on a machine of ``cpus``."""
+    """The multiply-adds (:func:`blas_work`) for which a call runs on one BLAS thread.
+
+    On a machine of 2 cores or fewer, where it was measured: below the lower
+    bound one thread or two made no difference, from the upper bound a second
+    thread pays.  With more cores the count is left to the environment.
+    """
     return (2**24, 2**26) if cpus <= 2 else (0, 0)
 
 
@@ -150,8 +151,9 @@ def blas_threads(work: int, low: int | None = None):
     On 2 cores, in the range, a second BLAS thread saved at most 13 % of the
     time on a quiet machine, and beside a busy core it made calls up to
     2.4 times as slow (it waits for a core another process holds).  Outside
-    the range the thread count is left as the environment sets it.  The limit is process-wide while
-    the block runs (threadpoolctl), and restored after it.  Single calls below
+    the range the thread count is left as the environment sets it.  The limit
+    is process-wide while the block runs (threadpoolctl), and restored after
+    it.  Single calls below
     the range, where the thread count made no measurable difference, skip the
     few microseconds that setting it costs; a training loop, which sets it
     once for the whole run, passes ``low=0`` to run small problems on one

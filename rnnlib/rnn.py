@@ -196,6 +196,7 @@ def forward(p: Params, xs, s0=None, g1: str = "tanh", g2: str = "identity") -> T
     batch = xs.shape[1:-1]
     N = batch[0] if batch else 1  # sequences side by side: every step is an (N, H) matrix
     s0 = None if s0 is None else _initial_state(s0, batch + (H,)).reshape(N, H)
+    # blas_work(T, N, p), T N H (D + H + O), without its loop over the fields
     with blas_threads(xs.shape[0] * N * H * (D + H + O)):  # one thread for mid sizes
         tr, finite = _forward(p, xs, s0, f1, f2)
     if not finite:
